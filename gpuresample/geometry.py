@@ -20,9 +20,12 @@ array([[10.5, 24. ]])
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
+
+from .itk_inverse import itk_matrix_inverse
 
 __all__ = [
     "index_to_physical_matrix", "physical_to_index_matrix", "index_to_point",
@@ -37,8 +40,20 @@ def index_to_physical_matrix(spacing: Sequence[float], direction: np.ndarray) ->
 
 
 def physical_to_index_matrix(spacing: Sequence[float], direction: np.ndarray) -> np.ndarray:
-    """``P = inv(D·diag(spacing))``; ITK uses an SVD inverse, which may differ in the last ulp."""
-    return np.linalg.inv(index_to_physical_matrix(spacing, direction))
+    """``P = inv(D·diag(spacing))``, bit-identical to ITK's (an SVD inverse, not numpy's LU).
+
+    Read-only; cached, since every resample and point conversion asks for it.
+    """
+    d = np.asarray(direction, dtype=np.float64)
+    return _cached_inverse(tuple(float(s) for s in spacing), d.shape[0], d.tobytes())
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_inverse(spacing: tuple[float, ...], n: int, direction: bytes) -> np.ndarray:
+    d = np.frombuffer(direction, dtype=np.float64).reshape(n, n)
+    inverse = itk_matrix_inverse(index_to_physical_matrix(spacing, d))
+    inverse.setflags(write=False)
+    return inverse
 
 
 def matvec_rows(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:

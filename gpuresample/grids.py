@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .geometry import Grid, index_to_physical_matrix, index_to_point
+from .geometry import Grid, index_to_physical_matrix, index_to_point, physical_to_index_matrix
 
 __all__ = ["output_grid", "grid_of", "bounding_grid"]
 
@@ -88,7 +88,7 @@ def bounding_grid(image, transform, spacing: Sequence[float] | None = None,
                                                                           src.direction))
     mapped = transform.inverse().transform_points(points)
     # express the mapped corners in the output grid's axes (units of its spacing)
-    to_index = np.linalg.inv(index_to_physical_matrix(out.spacing, out.direction))
+    to_index = physical_to_index_matrix(out.spacing, out.direction)
     local = mapped @ to_index.T
     low, high = local.min(axis=0), local.max(axis=0)
     # a voxel spans [i - 0.5, i + 0.5): the first centre is half a voxel inside the low face

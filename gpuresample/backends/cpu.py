@@ -29,103 +29,109 @@ __all__ = ["CpuBackend"]
 TILE_X, TILE_Y, TILE_Z = 256, 16, 4   # output voxels per parallel task
 
 
-def _make_kernel(real, nearest: bool, scalar: bool):
-    """The row kernel for one arithmetic type (``real``), interpolator, and for scalar
-    pixels (one component, a constant numba unrolls) or any number of components."""
-
-    @njit(inline="always")
-    def _row(src, dst, e, first, x_lo, x_hi, alpha, defaults, in_size, nc, sy, sz, flat2,
-             bounds, out_int, out_f64):
-        # one output row, x in [x_lo, x_hi)
-        lower = real(-0.5)
-        one = real(1.0)
-        in0 = real(in_size[0])
-        in1 = real(in_size[1])
-        in2 = real(in_size[2])
-        up0 = in0 - real(0.5)
-        up1 = in1 - real(0.5)
-        up2 = in2 - real(0.5)
-        lo = real(bounds[0])
-        hi = real(bounds[1])
-        half = real(0.5)
-        zero = real(0.0)
-        s0 = real(e[0, 0])
-        s1 = real(e[0, 1])
-        s2 = real(e[0, 2])
-        d0 = real(e[1, 0] - e[0, 0])
-        d1 = real(e[1, 1] - e[0, 1])
-        d2 = real(e[1, 2] - e[0, 2])
-        # Voxels whose neighbours all exist form one run [xa, xb) of the row, because
-        # each c_d is monotonic in x; there the inside and edge tests can be skipped.
-        xa, xb = x_hi, x_hi
-        if not nearest:
-            a0, e0 = _run(s0, d0, alpha, zero, in0 - one, x_lo, x_hi)
-            a1, e1 = _run(s1, d1, alpha, zero, in1 - one, x_lo, x_hi)
-            if flat2:
-                a2, e2 = _run(s2, d2, alpha, lower, half, x_lo, x_hi)
-            else:
-                a2, e2 = _run(s2, d2, alpha, zero, in2 - one, x_lo, x_hi)
-            xa, xb = max(a0, a1, a2), min(e0, e1, e2)
-        for x in range(x_lo, x_hi):
-            c0 = s0 + alpha[x] * d0
-            c1 = s1 + alpha[x] * d1
-            c2 = s2 + alpha[x] * d2
-            o = x * nc
-            if xa <= x < xb:
-                b0 = int(np.floor(c0))
-                b1 = int(np.floor(c1))
-                b2 = 0 if flat2 else int(np.floor(c2))
-                t0 = c0 - real(b0)
-                t1 = c1 - real(b1)
-                t2 = c2 - real(b2)
-                p = first + b2 * sz + b1 * sy + b0 * nc
-                on0 = t0 > zero
-                on1 = t1 > zero
-                on2 = t2 > zero and not flat2
-                for k in range(nc):
-                    q = p + k
-                    if on0 and on1 and on2:
-                        r00 = _lerp(real(src[q]), real(src[q + nc]), t0)
-                        r10 = _lerp(real(src[q + sy]), real(src[q + sy + nc]), t0)
-                        r01 = _lerp(real(src[q + sz]), real(src[q + sz + nc]), t0)
-                        r11 = _lerp(real(src[q + sz + sy]), real(src[q + sz + sy + nc]), t0)
-                        r = _lerp(_lerp(r00, r10, t1), _lerp(r01, r11, t1), t2)
-                    elif on0 and on1 and flat2:
-                        r00 = _lerp(real(src[q]), real(src[q + nc]), t0)
-                        r10 = _lerp(real(src[q + sy]), real(src[q + sy + nc]), t0)
-                        r = _lerp(r00, r10, t1)
-                    else:
-                        r = _corners(src, q, on0, on1, on2, nc if on0 else 0,
-                                     sy if on1 else 0, sz if on2 else 0, t0, t1, t2, real)
-                    _store(dst, o + k, r, lo, hi, bounds, out_int, out_f64)
-                continue
-            if not (c0 >= lower and c0 < up0 and c1 >= lower and c1 < up1
-                    and c2 >= lower and c2 < up2):
-                for k in range(nc):
-                    dst[o + k] = defaults[k]
-                continue
-            if nearest:
-                p = (first + int(np.floor(c2 + half)) * sz + int(np.floor(c1 + half)) * sy
-                     + int(np.floor(c0 + half)) * nc)
-                for k in range(nc):
-                    _store(dst, o + k, real(src[p + k]), lo, hi, bounds, out_int, out_f64)
-                continue
-            b0 = max(int(np.floor(c0)), 0)
-            b1 = max(int(np.floor(c1)), 0)
-            b2 = max(int(np.floor(c2)), 0)
+@njit(nogil=True)
+def _row(src, dst, e, first, x_lo, x_hi, alpha, defaults, in_size, nc, sy, sz, flat2,
+         bounds, out_int, out_f64, real, nearest):
+    # one output row, x in [x_lo, x_hi); ``real`` is the arithmetic type (a numba
+    # number class), ``nearest`` the interpolator: both constants of the caller
+    lower = real(-0.5)
+    one = real(1.0)
+    in0 = real(in_size[0])
+    in1 = real(in_size[1])
+    in2 = real(in_size[2])
+    up0 = in0 - real(0.5)
+    up1 = in1 - real(0.5)
+    up2 = in2 - real(0.5)
+    lo = real(bounds[0])
+    hi = real(bounds[1])
+    half = real(0.5)
+    zero = real(0.0)
+    s0 = real(e[0, 0])
+    s1 = real(e[0, 1])
+    s2 = real(e[0, 2])
+    d0 = real(e[1, 0] - e[0, 0])
+    d1 = real(e[1, 1] - e[0, 1])
+    d2 = real(e[1, 2] - e[0, 2])
+    # Voxels whose neighbours all exist form one run [xa, xb) of the row, because
+    # each c_d is monotonic in x; there the inside and edge tests can be skipped.
+    xa, xb = x_hi, x_hi
+    if not nearest:
+        a0, e0 = _run(s0, d0, alpha, zero, in0 - one, x_lo, x_hi)
+        a1, e1 = _run(s1, d1, alpha, zero, in1 - one, x_lo, x_hi)
+        if flat2:
+            a2, e2 = _run(s2, d2, alpha, lower, half, x_lo, x_hi)
+        else:
+            a2, e2 = _run(s2, d2, alpha, zero, in2 - one, x_lo, x_hi)
+        xa, xb = max(a0, a1, a2), min(e0, e1, e2)
+    for x in range(x_lo, x_hi):
+        c0 = s0 + alpha[x] * d0
+        c1 = s1 + alpha[x] * d1
+        c2 = s2 + alpha[x] * d2
+        o = x * nc
+        if xa <= x < xb:
+            b0 = int(np.floor(c0))
+            b1 = int(np.floor(c1))
+            b2 = 0 if flat2 else int(np.floor(c2))
             t0 = c0 - real(b0)
             t1 = c1 - real(b1)
             t2 = c2 - real(b2)
-            on0 = t0 > zero and b0 + 1 < in_size[0]
-            on1 = t1 > zero and b1 + 1 < in_size[1]
-            on2 = t2 > zero and b2 + 1 < in_size[2]
-            dx = nc if on0 else 0
-            dy = sy if on1 else 0
-            dz = sz if on2 else 0
             p = first + b2 * sz + b1 * sy + b0 * nc
+            on0 = t0 > zero
+            on1 = t1 > zero
+            on2 = t2 > zero and not flat2
             for k in range(nc):
-                r = _corners(src, p + k, on0, on1, on2, dx, dy, dz, t0, t1, t2, real)
+                q = p + k
+                if on0 and on1 and on2:
+                    r00 = _lerp(real(src[q]), real(src[q + nc]), t0)
+                    r10 = _lerp(real(src[q + sy]), real(src[q + sy + nc]), t0)
+                    r01 = _lerp(real(src[q + sz]), real(src[q + sz + nc]), t0)
+                    r11 = _lerp(real(src[q + sz + sy]), real(src[q + sz + sy + nc]), t0)
+                    r = _lerp(_lerp(r00, r10, t1), _lerp(r01, r11, t1), t2)
+                elif on0 and on1 and flat2:
+                    r00 = _lerp(real(src[q]), real(src[q + nc]), t0)
+                    r10 = _lerp(real(src[q + sy]), real(src[q + sy + nc]), t0)
+                    r = _lerp(r00, r10, t1)
+                else:
+                    r = _corners(src, q, on0, on1, on2, nc if on0 else 0,
+                                 sy if on1 else 0, sz if on2 else 0, t0, t1, t2, real)
                 _store(dst, o + k, r, lo, hi, bounds, out_int, out_f64)
+            continue
+        if not (c0 >= lower and c0 < up0 and c1 >= lower and c1 < up1
+                and c2 >= lower and c2 < up2):
+            for k in range(nc):
+                dst[o + k] = defaults[k]
+            continue
+        if nearest:
+            p = (first + int(np.floor(c2 + half)) * sz + int(np.floor(c1 + half)) * sy
+                 + int(np.floor(c0 + half)) * nc)
+            for k in range(nc):
+                _store(dst, o + k, real(src[p + k]), lo, hi, bounds, out_int, out_f64)
+            continue
+        b0 = max(int(np.floor(c0)), 0)
+        b1 = max(int(np.floor(c1)), 0)
+        b2 = max(int(np.floor(c2)), 0)
+        t0 = c0 - real(b0)
+        t1 = c1 - real(b1)
+        t2 = c2 - real(b2)
+        on0 = t0 > zero and b0 + 1 < in_size[0]
+        on1 = t1 > zero and b1 + 1 < in_size[1]
+        on2 = t2 > zero and b2 + 1 < in_size[2]
+        dx = nc if on0 else 0
+        dy = sy if on1 else 0
+        dz = sz if on2 else 0
+        p = first + b2 * sz + b1 * sy + b0 * nc
+        for k in range(nc):
+            r = _corners(src, p + k, on0, on1, on2, dx, dy, dz, t0, t1, t2, real)
+            _store(dst, o + k, r, lo, hi, bounds, out_int, out_f64)
+
+def _make_kernel(real, nearest: bool, scalar: bool):
+    """The row kernel for one arithmetic type (``real``), interpolator, and for scalar
+    pixels (one component, a constant numba unrolls) or any number of components.
+
+    The closure holds only these three constants: numba's on-disk cache keys a closure by
+    its cell contents, and a captured jitted function would change that key in every
+    process (it pickles with a fresh id), so ``_row`` is a module-level function.
+    """
 
     @njit(parallel=True, cache=True, nogil=True)
     def kernel(src, out, row_ends, defaults, in_size, components, ny, bounds, out_int,
@@ -161,7 +167,7 @@ def _make_kernel(real, nearest: bool, scalar: bool):
                 if y < ny and z < nz:
                     _row(src, out[item, z * ny + y], row_ends[item, z * ny + y], first,
                          x_lo, x_hi, alpha, defaults, in_size, nc, sy, sz, flat2, bounds,
-                         out_int, out_f64)
+                         out_int, out_f64, real, nearest)
 
     return kernel
 

@@ -6,9 +6,8 @@ then ``offset_i = (t_i + c_i) - M[i,0]·c_0 - M[i,1]·c_1 (- M[i,2]·c_2)`` (ITK
 SimpleITK 2.5.7's ``TransformPoint`` and ``GetMatrix``. Scalar trigonometry uses Python's
 ``math`` (the C library ITK calls too), never numpy's vectorised versions.
 
-Inverses follow ITK's ``GetInverse`` and agree with SimpleITK's to about ``cond(M)·1e-16``
-relative: ITK inverts the matrix with an SVD, gpuresample with LAPACK
-(``numpy.linalg.inv``); rotations given by a versor invert exactly (conjugate versor).
+Inverses follow ITK's ``GetInverse`` bit for bit: the matrix is inverted with ITK's own SVD
+arithmetic (:mod:`gpuresample.itk_inverse`), not numpy's LU.
 
 Example
 -------
@@ -28,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ..geometry import matvec_rows
+from ..itk_inverse import itk_matrix_inverse
 from .base import Transform, _fmt, as_scalar, as_vector, check_dimension, frozen
 
 __all__ = [
@@ -70,15 +70,6 @@ def _matvec(m: Matrix, v: Sequence[float]) -> tuple[float, ...]:
     return tuple(out)
 
 
-def _det(m: Matrix) -> float:
-    """vnl_det for 2x2 and 3x3 matrices (same term order)."""
-    if len(m) == 2:
-        return m[0][0] * m[1][1] - m[0][1] * m[1][0]
-    r0, r1, r2 = m
-    return (r0[0] * r1[1] * r2[2] - r0[0] * r2[1] * r1[2] - r1[0] * r0[1] * r2[2]
-            + r1[0] * r2[1] * r0[2] + r2[0] * r0[1] * r1[2] - r2[0] * r1[1] * r0[2])
-
-
 def compute_offset(m: Matrix, translation: Sequence[float],
                    center: Sequence[float]) -> tuple[float, ...]:
     """ITK's ``ComputeOffset``: ``o_i = t_i + c_i``, then ``o_i -= M[i][j]·c_j`` for each j."""
@@ -108,15 +99,14 @@ def _as_matrix(array) -> Matrix:
 
 
 def invert_matrix(m: Matrix, what: str) -> Matrix:
-    """``M⁻¹``; ``ValueError`` when ITK would call it singular (determinant exactly 0)."""
-    if _det(m) == 0.0:
+    """``M⁻¹`` exactly as ITK computes it (SVD, :mod:`gpuresample.itk_inverse`);
+    ``ValueError`` when ITK would call it singular (determinant exactly 0)."""
+    try:
+        with np.errstate(all="ignore"):
+            inv = itk_matrix_inverse(np.array(m, dtype=np.float64))
+    except ValueError:
         raise ValueError(f"{what} has no inverse: its matrix is singular "
-                         f"({[list(r) for r in m]})")
-    with np.errstate(all="ignore"):
-        try:
-            inv = np.linalg.inv(np.array(m, dtype=np.float64))
-        except np.linalg.LinAlgError:
-            inv = np.full((len(m), len(m)), np.nan)
+                         f"({[list(r) for r in m]})") from None
     if not np.all(np.isfinite(inv)):
         raise ValueError(f"{what} has no inverse: its matrix is numerically singular")
     return _as_matrix(inv)
@@ -263,11 +253,31 @@ class MatrixOffsetTransform(Transform):
         return self._matrix_array, self._offset_array
 
     def inverse(self) -> "MatrixOffsetTransform":
-        """ITK's ``GetInverse``: ``M⁻¹``, offset ``-(M⁻¹·offset)``, the same center."""
+        """ITK's ``GetInverse``: ``M⁻¹``, offset ``-(M⁻¹·offset)``, the same center.
+
+        ITK stores that offset as computed (the translation is derived from it), so the
+        inverse keeps it rather than recomputing ``t + c - M·c``, which may differ in the
+        last bit.
+        """
         minv = invert_matrix(self._m, repr(self))
         offset = tuple(-v for v in _matvec(minv, self._off))
         translation = compute_translation(minv, offset, self._center)
-        return self._from_matrix(self, minv, translation)
+        inverse = self._from_matrix(self, minv, translation)
+        return inverse._holding(minv if self._inverse_keeps_matrix else inverse._m, offset)
+
+    # ITK's ComputeMatrixParameters of most kinds keeps the matrix it was given; Euler3D's
+    # recomputes it from the angles it derived
+    _inverse_keeps_matrix = True
+
+    def _holding(self, matrix: Matrix, offset: tuple[float, ...]) -> "MatrixOffsetTransform":
+        """``self`` with ITK's stored matrix and offset set as given (returns ``self``).
+
+        ITK's ``GetInverse`` stores ``M⁻¹`` and ``-(M⁻¹·offset)`` as computed; the kind's
+        parameters derived from them (angles, a versor) need not reproduce them exactly.
+        """
+        self._m, self._off = matrix, offset
+        self._matrix_array, self._offset_array = frozen(matrix), frozen(offset)
+        return self
 
     def _repr_fields(self) -> dict[str, str]:
         return {"center": _fmt(self._center), "translation": _fmt(self._translation)}
@@ -542,6 +552,7 @@ class Euler3DTransform(MatrixOffsetTransform):
     """
 
     itk_class_name = "Euler3DTransform"
+    _inverse_keeps_matrix = False
 
     def __init__(self, center: Sequence[float] = (0.0, 0.0, 0.0),
                  angles: Sequence[float] = (0.0, 0.0, 0.0),
@@ -606,8 +617,8 @@ class VersorTransform(MatrixOffsetTransform):
 
     The versor is normalised (and flipped to ``w >= 0``) as SimpleITK does. Parameters:
     its vector part ``(x, y, z)``; fixed parameters: the center. Reading parameters, a
-    vector part of norm above 1 is an error. The inverse is the conjugate versor (the
-    exact transpose of the matrix; SimpleITK inverts the matrix numerically instead).
+    vector part of norm above 1 is an error. The inverse has the conjugate versor and, as
+    in ITK, holds the numerically inverted matrix and offset.
 
     Example
     -------
@@ -680,13 +691,15 @@ class VersorTransform(MatrixOffsetTransform):
         conj = (-x, -y, -z, w)
         conj_src = None if src is None else (-src[0], -src[1], -src[2], src[3])
         extra = self._inverse_extra()
-        rotation = self._with_state(conj, None, self._center, conj_src, **extra)
-        if type(self) is VersorTransform:   # no translation parameter: it stays zero
-            return rotation
-        # ITK's GetInverse with M⁻¹ = the inverse's own matrix
-        offset = tuple(-v for v in _matvec(rotation._m, self._off))
-        translation = compute_translation(rotation._m, offset, self._center)
-        return self._with_state(conj, translation, self._center, conj_src, **extra)
+        # ITK's generic GetInverse: the SVD inverse of the matrix and -(M⁻¹·offset) are
+        # stored as computed; the versor parameter is the conjugate (equal to the one ITK
+        # derives from M⁻¹ up to rounding)
+        minv = invert_matrix(self._m, repr(self))
+        offset = tuple(-v for v in _matvec(minv, self._off))
+        translation = (None if type(self) is VersorTransform   # no translation parameter
+                       else compute_translation(minv, offset, self._center))
+        inverse = self._with_state(conj, translation, self._center, conj_src, **extra)
+        return inverse._holding(minv, offset)
 
     def _repr_fields(self) -> dict[str, str]:
         return {"versor": _fmt(self._q), "center": _fmt(self._center)}
