@@ -12,17 +12,20 @@ from __future__ import annotations
 
 from .pixeltypes import PixelType
 
-__all__ = ["SUPPORT", "INTERPOLATORS", "PRECISIONS", "BACKENDS", "check_supported"]
+__all__ = ["SUPPORT", "INTERPOLATORS", "TRANSFORM_KINDS", "PRECISIONS", "BACKENDS",
+           "check_supported", "transform_kind"]
 
 INTERPOLATORS = ("linear", "nearest")
+TRANSFORM_KINDS = ("affine", "bspline", "displacement_field")
 PRECISIONS = ("exact", "fast")
 BACKENDS = ("cpu", "cuda-host", "cuda")
 
 _ALL_PIXEL_TYPES = frozenset(PixelType)
 _EVERYTHING = {
     "interpolators": frozenset(INTERPOLATORS),
-    # "affine": any chain of affine-family transforms (fused, scan-line positions)
-    "transform_kinds": frozenset({"affine"}),
+    # "affine": any chain of affine-family transforms (scan-line positions); a chain with a
+    # "bspline" or "displacement_field" member runs every voxel through its stages
+    "transform_kinds": frozenset(TRANSFORM_KINDS),
     "pixel_types": _ALL_PIXEL_TYPES,
     "precisions": frozenset(PRECISIONS),
     "dimensions": frozenset({2, 3}),
@@ -30,6 +33,19 @@ _EVERYTHING = {
 
 # backend -> capability -> supported values
 SUPPORT: dict[str, dict[str, frozenset]] = {name: dict(_EVERYTHING) for name in BACKENDS}
+
+
+def transform_kind(transform) -> str:
+    """The capability-table kind of one chain member: "affine", "bspline" or
+    "displacement_field" (decided by the class name, so no transform module is imported)."""
+    if transform.is_linear:
+        return "affine"
+    name = type(transform).__name__
+    if name == "BSplineTransform":
+        return "bspline"
+    if name == "DisplacementFieldTransform":
+        return "displacement_field"
+    raise ValueError(f"no backend resamples through a {name}")
 
 
 def check_supported(backend: str, **request) -> None:

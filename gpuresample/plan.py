@@ -21,11 +21,12 @@ Example
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
+from .backends.kernel_source import MAX_STAGES, STAGE_INTS, STAGE_KINDS, STAGE_REALS
 from .geometry import (Grid, index_to_physical_matrix, index_to_point,
                        physical_to_index_matrix, point_to_continuous_index)
 
@@ -45,9 +46,19 @@ class ResamplePlan:
     precision : "exact" (float64 arithmetic, bit-identical to SimpleITK) or "fast" (float32).
     default_values : (components,) array of ``out_dtype``, written outside the input.
     row_ends : (batch, rows, 2, 3) float64 input continuous indices of each output row's
-        x = 0 and x = N_x ends; rows are ordered z-major like the output buffer.
+        x = 0 and x = N_x ends; rows are ordered z-major like the output buffer. Used when
+        the chain is linear (``n_stages == 0``).
     index_to_cindex : (batch, 4, 4) fused affine map from output index to input continuous
-        index (for planning blocks and bounds; voxel positions come from ``row_ends``).
+        index of a linear chain (for planning blocks and bounds; voxel positions come from
+        ``row_ends``); NaN for a deformable chain.
+    n_stages : number of transform stages each voxel goes through (0: linear chain, the
+        scan-line path; else the per-voxel path).
+    stage_i, stage_f : (batch, MAX_STAGES, 8) int64 and (batch, MAX_STAGES, 12) float64
+        stage records (layout in kernels/common.cuh), in the order they are applied.
+    stage_data : float64 B-spline coefficients and displacement fields, referenced by
+        offset from the stage records.
+    grids : (2, 12) float64: output origin and index-to-point matrix (row-major), input
+        origin and point-to-index matrix, for the per-voxel path.
     """
 
     out_size: tuple[int, int, int]
@@ -60,10 +71,20 @@ class ResamplePlan:
     default_values: np.ndarray
     row_ends: np.ndarray
     index_to_cindex: np.ndarray
+    n_stages: int = 0
+    stage_i: np.ndarray = field(default_factory=lambda: _no_stages()[0])
+    stage_f: np.ndarray = field(default_factory=lambda: _no_stages()[1])
+    stage_data: np.ndarray = field(default_factory=lambda: np.zeros(1))
+    grids: np.ndarray = field(default_factory=lambda: np.zeros((2, 12)))
 
     @property
     def batch(self) -> int:
         return self.row_ends.shape[0]
+
+    @property
+    def per_voxel(self) -> bool:
+        """True when every voxel goes through the stages (a deformable chain)."""
+        return self.n_stages > 0
 
     @property
     def rows(self) -> int:
@@ -140,20 +161,126 @@ def default_values(value, out_dtype, components: int, complex_pixels: bool) -> n
         return values.astype(out_dtype)
 
 
+def _no_stages() -> tuple[np.ndarray, np.ndarray]:
+    return (np.zeros((1, MAX_STAGES, STAGE_INTS), dtype=np.int64),
+            np.zeros((1, MAX_STAGES, STAGE_REALS), dtype=np.float64))
+
+
+def _flat3(matrix: np.ndarray) -> np.ndarray:
+    """A D x D matrix zero-padded to 3 x 3, row-major flat (the kernels' layout)."""
+    m = np.zeros((3, 3))
+    d = len(matrix)
+    m[:d, :d] = matrix
+    return m.reshape(-1)
+
+
+def _grid_record(origin: Sequence[float], matrix: np.ndarray) -> np.ndarray:
+    record = np.zeros(12)
+    record[:len(origin)] = origin
+    record[3:] = _flat3(matrix)
+    return record
+
+
+def _bspline_limits(grid_size: Sequence[int], order: int) -> np.ndarray:
+    """What the kernels' B-spline validity test compares with (ITK's InsideValidRegion),
+    12 values: per axis the upper limit, the ends of the window of values within 4 ULP of
+    it (Math::FloatAlmostEqual), and the value 6 ULP below it (Math::FloatAddULP(-6))."""
+    from .transforms.bspline import valid_limits
+
+    limits = np.zeros((4, 3))
+    for j, upper in enumerate(valid_limits(grid_size, order)[1]):
+        low = high = nudged = np.float64(upper)
+        for _ in range(4):
+            low, high = np.nextafter(low, -np.inf), np.nextafter(high, np.inf)
+        # 6 ULP down in ITK's bits arithmetic: toward zero for a negative limit
+        for _ in range(6):
+            nudged = np.nextafter(nudged, -np.inf if upper > 0 else np.inf)
+        limits[:, j] = (upper, low, high, nudged)
+    return limits.reshape(-1)
+
+
+def _stages(transforms: Sequence, dimension: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stage records of a chain, in the order they are applied (the last member first)."""
+    from .transforms import IdentityTransform, ScaleTransform
+    from .transforms.bspline import BSplineTransform
+    from .transforms.displacement import DisplacementFieldTransform
+
+    applied = [t for t in reversed(transforms) if not isinstance(t, IdentityTransform)]
+    if len(applied) > MAX_STAGES:
+        raise ValueError(f"a transform chain with a deformable member can have at most "
+                         f"{MAX_STAGES} members, got {len(applied)}; compose adjacent affine "
+                         "transforms into one AffineTransform first")
+    ints = np.zeros((1, MAX_STAGES, STAGE_INTS), dtype=np.int64)
+    reals = np.zeros((1, MAX_STAGES, STAGE_REALS), dtype=np.float64)
+    data: list[np.ndarray] = []
+    used = 0
+    d = dimension
+    for s, t in enumerate(applied):
+        ints[0, s, 6] = d
+        if isinstance(t, ScaleTransform):
+            ints[0, s, 0] = STAGE_KINDS["scale"]
+            reals[0, s, :d] = t.scale
+            reals[0, s, 9:9 + d] = t.center
+        elif t.is_linear:
+            m, off = t.affine()
+            ints[0, s, 0] = STAGE_KINDS["affine"]
+            reals[0, s, :9] = _flat3(m)
+            reals[0, s, 9:9 + d] = off
+        elif isinstance(t, (BSplineTransform, DisplacementFieldTransform)):
+            bspline = isinstance(t, BSplineTransform)
+            if bspline:
+                values = np.concatenate([_bspline_limits(t.grid_size, t.order),
+                                         np.asarray(t.coefficients, np.float64).reshape(-1)])
+                size, origin = t.grid_size, t.grid_origin
+                spacing, direction = t.grid_spacing, t.grid_direction
+                ints[0, s, 5] = t.order
+            else:
+                values = np.ascontiguousarray(t.field, dtype=np.float64).reshape(-1)
+                size, origin = t.field_size, t.field_origin
+                spacing, direction = t.field_spacing, t.field_direction
+                ints[0, s, 5] = 0 if t.interpolator == "nearest" else 1
+            ints[0, s, 0] = STAGE_KINDS["bspline" if bspline else "field"]
+            ints[0, s, 1:1 + d] = size
+            ints[0, s, 1 + d:4] = 1
+            ints[0, s, 4] = used
+            reals[0, s, :9] = _flat3(physical_to_index_matrix(spacing, direction))
+            reals[0, s, 9:9 + d] = origin
+            data.append(values)
+            used += values.size
+        else:
+            raise NotImplementedError(f"{type(t).__name__} cannot be resampled through yet")
+    stage_data = np.concatenate(data) if data else np.zeros(1)
+    return ints, reals, stage_data
+
+
 def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpolator: str,
               in_dtype, out_dtype, components: int, default_value,
               precision: str = "exact", complex_pixels: bool = False) -> ResamplePlan:
     """Plan one resampling of an image on ``input_grid`` onto ``output_grid``.
 
     ``transforms`` is a composite's member list (applied last first), each mapping output
-    physical points to input physical points; all must be linear (affine family). The row
-    ends are computed through the unfused chain in float64, exactly as ITK maps them.
+    physical points to input physical points. An all-linear chain takes ITK's scan-line
+    path: the row ends are computed through the unfused chain in float64, exactly as ITK
+    maps them. A chain with a B-spline or displacement-field member takes the per-voxel
+    path: its members become stages the kernel applies to every voxel's point.
     """
-    if any(not t.is_linear for t in transforms):
-        raise NotImplementedError("only linear (affine-family) transforms can be planned yet")
     d = output_grid.dimension
     A_out = index_to_physical_matrix(output_grid.spacing, output_grid.direction)
     P_in = physical_to_index_matrix(input_grid.spacing, input_grid.direction)
+    grids = np.stack([_grid_record(output_grid.origin, A_out),
+                      _grid_record(input_grid.origin, P_in)])
+    common = dict(
+        out_size=_pad3(output_grid.size), in_size=_pad3(input_grid.size),
+        components=int(components), in_dtype=np.dtype(in_dtype),
+        out_dtype=np.dtype(out_dtype), interpolator=interpolator, precision=precision,
+        default_values=default_values(default_value, out_dtype, components, complex_pixels),
+        grids=grids)
+    if not all(t.is_linear for t in transforms):
+        ints, reals, data = _stages(transforms, d)
+        n = int(np.count_nonzero(ints[0, :, 6]))
+        return ResamplePlan(row_ends=np.zeros((1, 1, 2, 3)),
+                            index_to_cindex=np.full((1, 4, 4), np.nan), n_stages=n,
+                            stage_i=ints, stage_f=reals, stage_data=data, **common)
     ends = row_end_indices(output_grid.size)
     rows = ends.shape[0]
     points = index_to_point(ends.reshape(-1, d), output_grid.origin, A_out)
@@ -161,11 +288,6 @@ def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpo
     cindex = point_to_continuous_index(points, input_grid.origin, P_in)
     row_ends = np.zeros((1, rows, 2, 3), dtype=np.float64)
     row_ends[0, :, :, :d] = cindex.reshape(rows, 2, d)
-    return ResamplePlan(
-        out_size=_pad3(output_grid.size), in_size=_pad3(input_grid.size),
-        components=int(components), in_dtype=np.dtype(in_dtype),
-        out_dtype=np.dtype(out_dtype), interpolator=interpolator, precision=precision,
-        default_values=default_values(default_value, out_dtype, components, complex_pixels),
-        row_ends=row_ends,
-        index_to_cindex=_fused_affine(input_grid, output_grid, transforms)[None],
-    )
+    return ResamplePlan(row_ends=row_ends,
+                        index_to_cindex=_fused_affine(input_grid, output_grid, transforms)[None],
+                        **common)

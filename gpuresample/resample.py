@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backends import get_backend, resolve_device
-from .capabilities import INTERPOLATORS, PRECISIONS, check_supported
+from .capabilities import INTERPOLATORS, PRECISIONS, check_supported, transform_kind
 from .geometry import Grid
 from .grids import grid_of, output_grid
 from .image import Image
@@ -147,8 +147,10 @@ def resample(image: Image, transform: Transform | None = None, interpolator="lin
 
     on_gpu = image.device.startswith("cuda")
     backend_name = resolve_device(device, on_gpu)
-    check_supported(backend_name, interpolator=interp, transform_kind="affine",
-                    pixel_type=in_type, precision=precision, dimension=dimension)
+    for kind in sorted({transform_kind(t) for t in chain} or {"affine"}):
+        check_supported(backend_name, transform_kind=kind)
+    check_supported(backend_name, interpolator=interp, pixel_type=in_type,
+                    precision=precision, dimension=dimension)
     backend = get_backend(backend_name)
 
     in_real, out_real = _real_dtype(in_type), _real_dtype(out_type)

@@ -11,7 +11,26 @@ struct ResampleArgs {
   long long rows;              // out_size[1] * out_size[2]
   long long batch;             // number of (image, transform) items
   long long in_batch_stride;   // elements from one input item to the next (0: shared input)
+  long long n_stages;          // resample_points: transform stages per item (<= GR_MAX_STAGES)
+  double out_origin[3];        // resample_points: output index -> physical point
+  double out_matrix[9];        //   p = out_origin + out_matrix * index (row-major)
+  double in_origin[3];         // resample_points: physical point -> input continuous index
+  double in_matrix[9];         //   c = in_matrix * (q - in_origin)
 };
+
+// Transform stages of resample_points, applied in order to each output point (the
+// composite's last-added transform first). Per stage, GR_STAGE_INTS int64 values:
+// kind, grid size x, y, z, offset of its data in stage_data, order (B-spline) or
+// interpolator (field: 0 nearest, 1 linear), dimension, unused; and GR_STAGE_REALS doubles:
+// matrix (affine: M; grids: physical -> grid continuous index; scale: the factors in its
+// first D entries), offset (affine), origin (grids) or center (scale).
+#define GR_MAX_STAGES 8
+#define GR_STAGE_INTS 8
+#define GR_STAGE_REALS 12
+#define GR_STAGE_AFFINE 0
+#define GR_STAGE_BSPLINE 1
+#define GR_STAGE_FIELD 2
+#define GR_STAGE_SCALE 3
 
 template <typename T> struct OutputTraits;
 // LO/HI: the type's range as doubles, for the comparisons. MIN/MAX: the same bounds as

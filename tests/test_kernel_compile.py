@@ -32,14 +32,19 @@ nvcc = shutil.which("nvcc")
 pytestmark = pytest.mark.skipif(nvcc is None, reason="nvcc is not installed")
 
 
+KERNELS = ("resample_rows", "resample_points")
+
+
 def _translation_unit() -> str:
     lines = ['#include "resample.cu"']
-    for tin, tout, interp, precision in INSTANTIATIONS:
-        name = kernel_name("resample_rows", tin, tout, interp, precision)
-        targs = name[name.index("<"):]
-        cin, cout = targs[1:-1].split(", ")[:2]
-        lines.append(f"template __global__ void resample_rows{targs}(const {cin}*, {cout}*, "
-                     f"const double*, const {cout}*, ResampleArgs);")
+    for kernel in KERNELS:
+        for tin, tout, interp, precision in INSTANTIATIONS:
+            name = kernel_name(kernel, tin, tout, interp, precision)
+            targs = name[name.index("<"):]
+            cin, cout = targs[1:-1].split(", ")[:2]
+            lines.append(f"template __global__ void {kernel}{targs}(const {cin}*, {cout}*, "
+                         f"const double*, const {cout}*, const long long*, const double*, "
+                         "const double*, ResampleArgs);")
     return "\n".join(lines) + "\n"
 
 
@@ -54,7 +59,7 @@ def test_kernels_compile_without_spills(arch, tmp_path):
     assert proc.returncode == 0, proc.stderr
     report = proc.stderr + proc.stdout
     functions = re.findall(r"Compiling entry function '([^']+)'", report)
-    assert len(functions) == len(INSTANTIATIONS), report
+    assert len(functions) == len(KERNELS) * len(INSTANTIATIONS), report
     spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", report)
     assert spills and all(s == ("0", "0") for s in spills), report
     registers = [int(r) for r in re.findall(r"Used (\d+) registers", report)]

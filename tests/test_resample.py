@@ -8,22 +8,10 @@ import pytest
 import SimpleITK as sitk
 
 import gpuresample as gr
-from helpers import (SITK_INTERPOLATORS, make_pair, random_affine_transform,
+from helpers import (SITK_INTERPOLATORS, assert_same, make_pair, random_affine_transform,
                      random_geometry, random_values)
 
 SCALAR_TYPES = [gr.PixelType(i) for i in range(10)]
-
-
-def assert_same(ours: gr.Image, ref: sitk.Image, interpolator: str = "nearest"):
-    """Same grid and pixel type, and bit-identical values (exact mode), any interpolator."""
-    assert ours.size == ref.GetSize()
-    np.testing.assert_array_equal(ours.origin, ref.GetOrigin())
-    np.testing.assert_array_equal(ours.spacing, ref.GetSpacing())
-    np.testing.assert_array_equal(ours.direction.ravel(), ref.GetDirection())
-    expected = sitk.GetArrayFromImage(ref)
-    got = gr.array_from_image(ours.to("cpu"))
-    assert got.dtype == expected.dtype
-    np.testing.assert_array_equal(got, expected, err_msg=f"{interpolator} differs")
 
 
 # ---------------------------------------------------------------- random geometries

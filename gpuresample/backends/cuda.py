@@ -17,7 +17,7 @@ import numpy as np
 
 from ..plan import ResamplePlan
 from .kernel_source import kernel_name, kernels_dir, read_source
-from .launch import launch_shape, resample_args
+from .launch import kernel_of, launch_shape, resample_args
 
 __all__ = ["CudaBackend", "NVRTC_OPTIONS"]
 
@@ -59,7 +59,7 @@ class CudaBackend:
 
     def _kernel(self, plan: ResamplePlan):
         cupy = _import_cupy()
-        name = kernel_name("resample_rows", plan.in_dtype, plan.out_dtype, plan.interpolator,
+        name = kernel_name(kernel_of(plan), plan.in_dtype, plan.out_dtype, plan.interpolator,
                            plan.precision)
         key = f"{cupy.cuda.Device().id}:{name}"
         with self._lock:
@@ -76,6 +76,10 @@ class CudaBackend:
         kernel = self._kernel(plan)
         row_ends = cupy.asarray(plan.row_ends, dtype=np.float64)
         defaults = cupy.asarray(plan.default_values)
+        stage_i = cupy.asarray(plan.stage_i, dtype=np.int64)
+        stage_f = cupy.asarray(plan.stage_f, dtype=np.float64)
+        stage_data = cupy.asarray(plan.stage_data, dtype=np.float64)
         args = resample_args(plan, in_batch_stride)
         grid, block = launch_shape(plan.out_size, plan.batch)
-        kernel(grid, block, (source, out, row_ends, defaults, args[()]))
+        kernel(grid, block, (source, out, row_ends, defaults, stage_i, stage_f, stage_data,
+                             args[()]))

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ..plan import ResamplePlan
-from .kernel_source import C_TYPES, kernel_name, kernels_dir, read_source
-from .launch import launch_shape, resample_args
+from .kernel_source import C_TYPES, kernel_name, kernel_sources, kernels_dir
+from .launch import kernel_of, launch_shape, resample_args
 
 __all__ = ["HostKernelBackend", "cache_dir"]
 
@@ -46,8 +46,9 @@ typedef {tin} TIn;
 typedef {tout} TOut;
 
 extern "C" int gr_launch(const void* in, void* out, const double* row_ends,
-                         const void* defaults, const void* args, unsigned gx, unsigned gy,
-                         unsigned gz, unsigned bx, int n_threads) {{
+                         const void* defaults, const long long* stage_i,
+                         const double* stage_f, const double* stage_data, const void* args,
+                         unsigned gx, unsigned gy, unsigned gz, unsigned bx, int n_threads) {{
   const ResampleArgs a = *static_cast<const ResampleArgs*>(args);
   const long long total = (long long)gx * gy * gz;
   auto work = [&](long long first) {{
@@ -58,7 +59,7 @@ extern "C" int gr_launch(const void* in, void* out, const double* row_ends,
       for (unsigned t = 0; t < bx; ++t) {{
         threadIdx = {{t, 0, 0}};
         {kernel}(static_cast<const TIn*>(in), static_cast<TOut*>(out), row_ends,
-                 static_cast<const TOut*>(defaults), a);
+                 static_cast<const TOut*>(defaults), stage_i, stage_f, stage_data, a);
       }}
     }}
   }};
@@ -100,7 +101,7 @@ class HostKernelBackend:
         return np
 
     def _library(self, plan: ResamplePlan) -> ctypes.CDLL:
-        kernel = kernel_name("resample_rows", plan.in_dtype, plan.out_dtype,
+        kernel = kernel_name(kernel_of(plan), plan.in_dtype, plan.out_dtype,
                              plan.interpolator, plan.precision)
         source = _LAUNCHER.format(tin=C_TYPES[plan.in_dtype.name],
                                   tout=C_TYPES[plan.out_dtype.name], kernel=kernel)
@@ -111,14 +112,13 @@ class HostKernelBackend:
             if compiler is None:
                 raise RuntimeError(self.unavailable_reason())
             digest = hashlib.sha256("\0".join(
-                [source, read_source("resample.cu"), read_source("common.cuh"),
-                 read_source("host_shim.h"), compiler, *_OPTIONS]).encode()).hexdigest()[:24]
+                [source, kernel_sources(), compiler, *_OPTIONS]).encode()).hexdigest()[:24]
             target = cache_dir() / f"resample-{digest}.so"
             if not target.is_file():
                 self._build(compiler, source, target)
             lib = ctypes.CDLL(str(target))
             lib.gr_launch.restype = ctypes.c_int
-            lib.gr_launch.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_uint] * 4 + [ctypes.c_int]
+            lib.gr_launch.argtypes = [ctypes.c_void_p] * 8 + [ctypes.c_uint] * 4 + [ctypes.c_int]
             self._libraries[kernel] = lib
             return lib
 
@@ -144,5 +144,9 @@ class HostKernelBackend:
         defaults = np.ascontiguousarray(plan.default_values)
         (gx, gy, gz), (bx, _, _) = launch_shape(plan.out_size, plan.batch)
         threads = max(1, min(os.cpu_count() or 1, gx * gy * gz))
+        stage_i = np.ascontiguousarray(plan.stage_i, dtype=np.int64)
+        stage_f = np.ascontiguousarray(plan.stage_f, dtype=np.float64)
+        stage_data = np.ascontiguousarray(plan.stage_data, dtype=np.float64)
         lib.gr_launch(source.ctypes.data, out.ctypes.data, row_ends.ctypes.data,
-                      defaults.ctypes.data, args.ctypes.data, gx, gy, gz, bx, threads)
+                      defaults.ctypes.data, stage_i.ctypes.data, stage_f.ctypes.data,
+                      stage_data.ctypes.data, args.ctypes.data, gx, gy, gz, bx, threads)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["kernels_dir", "kernel_name", "read_source", "ARGS_DTYPE", "C_TYPES",
-           "INTERPOLATOR_CODES", "PRECISION_TYPES"]
+__all__ = ["kernels_dir", "kernel_name", "read_source", "kernel_sources", "ARGS_DTYPE",
+           "C_TYPES", "INTERPOLATOR_CODES", "PRECISION_TYPES", "MAX_STAGES", "STAGE_INTS",
+           "STAGE_REALS", "STAGE_KINDS"]
 
 # numpy component dtype -> C type used in the template arguments
 C_TYPES = {
@@ -32,8 +33,13 @@ PRECISION_TYPES = {"exact": "double", "fast": "float"}
 # The bytes of ``struct ResampleArgs`` (kernels/common.cuh): eight-byte fields only.
 ARGS_DTYPE = np.dtype([
     ("out_size", "<i8", (3,)), ("in_size", "<i8", (3,)), ("components", "<i8"),
-    ("rows", "<i8"), ("batch", "<i8"), ("in_batch_stride", "<i8"),
+    ("rows", "<i8"), ("batch", "<i8"), ("in_batch_stride", "<i8"), ("n_stages", "<i8"),
+    ("out_origin", "<f8", (3,)), ("out_matrix", "<f8", (9,)),
+    ("in_origin", "<f8", (3,)), ("in_matrix", "<f8", (9,)),
 ])
+# Stage records (kernels/common.cuh): GR_MAX_STAGES per batch item
+MAX_STAGES, STAGE_INTS, STAGE_REALS = 8, 8, 12
+STAGE_KINDS = {"affine": 0, "bspline": 1, "field": 2, "scale": 3}
 
 
 def kernels_dir() -> Path:
@@ -49,6 +55,12 @@ def kernels_dir() -> Path:
 def read_source(name: str = "resample.cu") -> str:
     """Text of one kernel source file (used to hash the build and for NVRTC)."""
     return (kernels_dir() / name).read_text()
+
+
+def kernel_sources() -> str:
+    """All kernel sources concatenated, for hashing a build (any change rebuilds)."""
+    return "\0".join(read_source(p.name) for p in sorted(kernels_dir().glob("*.cu*"))
+                     if p.suffix in (".cu", ".cuh")) + "\0" + read_source("host_shim.h")
 
 
 def kernel_name(kernel: str, in_dtype, out_dtype, interpolator: str, precision: str) -> str:

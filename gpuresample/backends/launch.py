@@ -16,7 +16,7 @@ import numpy as np
 from ..plan import ResamplePlan
 from .kernel_source import ARGS_DTYPE
 
-__all__ = ["resample_args", "launch_shape", "BLOCK_X", "MAX_GRID_Y"]
+__all__ = ["resample_args", "kernel_of", "launch_shape", "BLOCK_X", "MAX_GRID_Y"]
 
 BLOCK_X = 128          # threads along x: consecutive output voxels, coalesced writes
 MAX_GRID_Y = 65535     # CUDA's limit on gridDim.y; the kernel strides over further rows
@@ -31,11 +31,19 @@ def resample_args(plan: ResamplePlan, in_batch_stride: int) -> np.ndarray:
     args["rows"] = plan.rows
     args["batch"] = plan.batch
     args["in_batch_stride"] = in_batch_stride
+    args["n_stages"] = plan.n_stages
+    args["out_origin"], args["out_matrix"] = plan.grids[0, :3], plan.grids[0, 3:12]
+    args["in_origin"], args["in_matrix"] = plan.grids[1, :3], plan.grids[1, 3:12]
     return args
 
 
+def kernel_of(plan: ResamplePlan) -> str:
+    """Which kernel executes ``plan``: ``resample_rows`` or ``resample_points``."""
+    return "resample_points" if plan.n_stages else "resample_rows"
+
+
 def launch_shape(out_size, batch: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """Grid and block of the ``resample_rows`` kernel for an output of ``out_size`` (x, y, z)."""
+    """Grid and block of either kernel for an output of ``out_size`` (x, y, z)."""
     if batch > 65535:
         raise ValueError(f"a batch holds at most 65535 items, got {batch}")
     nx = int(out_size[0])
