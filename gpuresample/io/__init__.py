@@ -25,9 +25,12 @@ from typing import Any, Sequence
 
 from ..image import Image
 from .common import ImageFileError
+from .dicom import dicom_series_files, dicom_series_ids
+from .dicom import write_series as write_dicom_series
 from .formats import FORMATS, FileFormat, format_by_name, format_for_path
 
-__all__ = ["read_image", "write_image", "FORMATS", "FileFormat", "ImageFileError"]
+__all__ = ["read_image", "write_image", "dicom_series_ids", "dicom_series_files",
+           "write_dicom_series", "FORMATS", "FileFormat", "ImageFileError"]
 
 PathLike = str | os.PathLike
 
@@ -109,6 +112,10 @@ def write_image(image: Image, path: PathLike | Sequence[PathLike], *, compress: 
     image = image.to("cpu")
     if isinstance(path, (list, tuple)):
         paths = [os.fspath(p) for p in path]
+        if paths and _resolve(paths[0], format).name == "dicom":
+            # a DICOM series keeps the volume's geometry in every slice's tags
+            write_dicom_series(image, paths, compress=compress, **options)
+            return
         depth = image.size[-1]
         if len(paths) != depth:
             raise ValueError(f"got {len(paths)} file names for an image with {depth} slices "
