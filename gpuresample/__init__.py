@@ -17,7 +17,11 @@ from .image import Image, array_from_image, array_view_from_image, image_from_ar
 from .intensity import cast, rescale_intensity
 from .pixeltypes import PixelType, as_pixel_type
 from .resample import resample
+from .io import (dicom_series_files, dicom_series_ids, read_image, write_dicom_series,
+                 write_image)
 from .sitk_interop import from_sitk, to_sitk
+from .transforms.bspline import BSplineTransform
+from .transforms.displacement import DisplacementFieldTransform, invert_displacement_field
 from .transforms import (AffineTransform, CompositeTransform, Euler2DTransform,
                          Euler3DTransform, IdentityTransform, ScaleTransform,
                          Similarity2DTransform, Similarity3DTransform, Transform,
@@ -31,6 +35,8 @@ __all__ = [
     "Transform", "IdentityTransform", "TranslationTransform", "Euler2DTransform",
     "Euler3DTransform", "Similarity2DTransform", "Similarity3DTransform",
     "VersorTransform", "VersorRigid3DTransform", "ScaleTransform", "AffineTransform",
-    "CompositeTransform", "cast", "rescale_intensity", "Tolerances", "get_tolerances",
-    "set_tolerances",
+    "CompositeTransform", "BSplineTransform", "DisplacementFieldTransform",
+    "invert_displacement_field", "cast", "rescale_intensity", "Tolerances",
+    "get_tolerances", "set_tolerances", "read_image", "write_image", "dicom_series_ids",
+    "dicom_series_files", "write_dicom_series",
 ]

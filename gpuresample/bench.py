@@ -33,7 +33,8 @@ from typing import Any, Callable, Sequence, TextIO
 import numpy as np
 
 __all__ = ["CASES", "Case", "Workload", "Timing", "Prepared", "PeerSpec", "PEERS",
-           "time_call", "build_workload", "build_ours", "compare", "run", "main"]
+           "time_call", "build_workload", "build_ours", "compare", "run", "main",
+           "write_record"]
 
 EULER3D_ANGLES = (0.1, 0.2, 0.3)              # radians
 EULER3D_TRANSLATION = (1.5, -2.0, 0.75)       # physical units (mm)
@@ -85,7 +86,12 @@ CASES: tuple[Case, ...] = (
     Case("uint8-in-float-out", 3, "uint8", "float32", "euler3d", "linear"),
     Case("int16-in-float-out", 3, "int16", "float32", "euler3d", "linear"),
     Case("2d-linear", 2, "float32", "float32", "euler2d", "linear"),
+    Case("bspline-linear", 3, "float32", "float32", "bspline", "linear"),
+    Case("field-linear", 3, "float32", "float32", "field", "linear"),
 )
+AFFINE_KINDS = ("euler3d", "euler2d", "identity")
+BSPLINE_MESH = 6          # control-grid cells per axis of the cubic B-spline case
+DEFORMATION = 2.0         # standard deviation of the coefficients / displacements (mm)
 CASE_NAMES = tuple(c.name for c in CASES)
 
 
@@ -103,9 +109,10 @@ class Workload:
     out_direction : (D, D) ndarray
     resample_kwargs : dict
         Extra keyword arguments of ``gr.resample`` that define the output grid and type.
-    index_affine : (D + 1, D + 1) ndarray
+    index_affine : (D + 1, D + 1) ndarray or None
         Output index (x, y[, z]) -> input continuous index, homogeneous, computed here from
-        the grids and ``transform.transform_points`` (independently of gpuresample's plan).
+        the grids and ``transform.transform_points`` (independently of gpuresample's plan);
+        None for a deformable transform (only peers that take the transform itself run).
     value_range : float
         max - min of the input values (scale of the comparison tolerance).
     """
@@ -118,7 +125,7 @@ class Workload:
     out_spacing: tuple[float, ...]
     out_direction: np.ndarray
     resample_kwargs: dict
-    index_affine: np.ndarray
+    index_affine: np.ndarray | None
     value_range: float
 
     @property
@@ -175,6 +182,20 @@ def _transform(case: Case, image) -> Any:
         return gr.Euler2DTransform(centre, EULER2D_ANGLE, EULER2D_TRANSLATION)
     if case.transform == "identity":
         return None
+    rng = np.random.default_rng(SEED)
+    if case.transform == "bspline":
+        grid = gr.BSplineTransform.from_image(image, (BSPLINE_MESH,) * image.dimension)
+        return gr.BSplineTransform(rng.normal(scale=DEFORMATION, size=grid.coefficients.shape),
+                                   grid.grid_origin, grid.grid_spacing, grid.grid_direction)
+    if case.transform == "field":
+        # a smooth field at a quarter of the image's resolution, over the same extent
+        coarse = tuple(max(2, n // 4) for n in image.size)
+        field = gr.image_from_array(
+            rng.normal(scale=DEFORMATION, size=(*coarse[::-1], image.dimension)),
+            is_vector=True)
+        field.origin = image.origin
+        field.spacing = tuple(s * n / c for s, n, c in zip(image.spacing, image.size, coarse))
+        return gr.DisplacementFieldTransform(field)
     raise ValueError(f"unknown transform kind {case.transform!r}")
 
 
@@ -223,7 +244,8 @@ def build_workload(case: Case, size: int, size2d: int) -> Workload:
     values = np.asarray(image)
     return Workload(case, image, transform, tuple(out_size), tuple(image.origin),
                     tuple(out_spacing), out_direction, kwargs,
-                    index_affine(image, image.origin, out_spacing, out_direction, transform),
+                    index_affine(image, image.origin, out_spacing, out_direction, transform)
+                    if case.transform in AFFINE_KINDS else None,
                     float(values.max()) - float(values.min()))
 
 
@@ -633,6 +655,8 @@ class Settings:
     repeat: int = 5
     precisions: tuple[str, ...] = ("exact",)
     json_path: str | None = None
+    record_path: str | None = None
+    command: str = "python -m benchmarks"
 
     @property
     def edge2d(self) -> int:
@@ -754,6 +778,8 @@ def run_row(work: Workload, device: str, precision: str, peers: Sequence[PeerSpe
     for spec in peers:
         if spec.device == "cuda" and device != "cuda":
             continue
+        if work.index_affine is None and spec.key != "sitk":
+            continue   # it takes an index map, which a deformable transform has not
         try:
             row["peers"].append(_peer_row(spec, work, ours, ours_out, cache,
                                           settings.repeat, masks))
@@ -888,6 +914,8 @@ NOTES = (
     "device='cuda' and the result copied back; %copyBW = (input + output bytes) / kernel time "
     "as a fraction of a device-to-device copy measured in this run.",
     "torch runs on float32 input (integer inputs converted before timing).",
+    "bspline/field cases: only SimpleITK takes the transform itself; the index-map peers "
+    "(scipy, cupyx, torch) are not run there.",
 )
 
 
@@ -998,6 +1026,21 @@ def write_json(path: str, rows: Sequence[dict], env: dict) -> None:
                   default=_json_default)
 
 
+def write_record(path: str, command: str, rows: Sequence[dict], env: dict) -> None:
+    """A results page for benchmarks/results/: date, machine, the command, the table."""
+    machine = env["gpu"] or env["cpu_model"]
+    lines = [f"# Benchmark run, {env['date'][:10]}, {machine}", "",
+             f"- date: {env['date']}",
+             f"- CPU: {env['cpu_model']}, {env['cpu_count']} logical cores, "
+             f"{env['threads']} threads",
+             f"- GPU: {env['gpu'] or 'none'}",
+             f"- versions: {', '.join(f'{k} {v}' for k, v in env['versions'].items())}",
+             f"- command: `{command}`", "", "```", format_environment(env), "",
+             format_table(rows), "```", "", *[f"- {n}" for n in env["notes"]], ""]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+
+
 # ----------------------------------------------------------------------------- driver
 
 def run(settings: Settings, out: TextIO = sys.stdout) -> tuple[list[dict], dict]:
@@ -1023,6 +1066,8 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> tuple[list[dict], dict]
               "repeats (a busy machine?): treat those ratios with care", file=out)
     if settings.json_path:
         write_json(settings.json_path, rows, env)
+    if settings.record_path:
+        write_record(settings.record_path, settings.command, rows, env)
     return rows, env
 
 
@@ -1088,6 +1133,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="gpuresample precision mode(s) (default exact)")
     parser.add_argument("--json", dest="json_path", default=None, metavar="PATH",
                         help="also write rows and environment as JSON to PATH")
+    parser.add_argument("--record", dest="record_path", default=None, metavar="PATH",
+                        help="also write a results page (date, machine, command, table) as "
+                             "markdown to PATH, e.g. benchmarks/results/DATE-MACHINE.md")
     return parser
 
 
@@ -1097,7 +1145,9 @@ def parse_settings(argv: Sequence[str]) -> Settings:
     precisions = ("exact", "fast") if args.precision == "both" else (args.precision,)
     return Settings(size=args.size, size2d=args.size2d, cases=args.cases, peers=args.peers,
                     devices=args.devices, threads=args.threads, repeat=args.repeat,
-                    precisions=precisions, json_path=args.json_path)
+                    precisions=precisions, json_path=args.json_path,
+                    record_path=args.record_path,
+                    command=" ".join(["python -m benchmarks", *argv]))
 
 
 def main(argv: list[str] | None = None) -> int:

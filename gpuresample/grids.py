@@ -64,10 +64,16 @@ def bounding_grid(image, transform, spacing: Sequence[float] | None = None,
     """The smallest grid (of the given spacing and direction) that holds all of ``image``
     after ``transform``.
 
-    ``transform`` maps output points to input points, as in :func:`resample`, so the
-    image's corners (its voxels' outer faces, continuous index -0.5 and N - 0.5) are mapped
-    through ``transform.inverse()``; that is exact for linear transforms. Spacing and
-    direction default to the image's.
+    ``transform`` maps output points to input points, as in :func:`resample`. For a linear
+    transform the image's corners (its voxels' outer faces, continuous index -0.5 and
+    N - 0.5) are mapped through ``transform.inverse()``, which is exact. A transform with a
+    B-spline or displacement-field member has no usable inverse, and extreme points are not
+    mapped to extreme points (the notebook's caveat), so the grid is found by sampling:
+    a box sure to hold the preimage of the image (each linear member inverted, each
+    deformable member's largest displacement added) is sampled at the output spacing, every
+    sample is mapped through ``transform``, and the result is the smallest sub-grid holding
+    all samples that land inside the image. Detail thinner than one output voxel can be
+    missed there. Spacing and direction default to the image's.
 
     >>> import gpuresample as gr
     >>> img = gr.Image((10, 20), gr.PixelType.UINT8)
@@ -77,22 +83,88 @@ def bounding_grid(image, transform, spacing: Sequence[float] | None = None,
     """
     src = grid_of(image)
     d = src.dimension
-    if not getattr(transform, "is_linear", False):
-        raise NotImplementedError("bounding_grid supports linear transforms only for now")
     spacing = src.spacing if spacing is None else spacing
     direction = src.direction if direction is None else direction
     out = Grid((1,) * d, spacing=spacing, direction=direction)
-    corners = np.array(np.meshgrid(*[(-0.5, n - 0.5) for n in src.size], indexing="ij"))
-    corners = corners.reshape(d, -1).T
-    points = index_to_point(corners, src.origin, index_to_physical_matrix(src.spacing,
-                                                                          src.direction))
-    mapped = transform.inverse().transform_points(points)
-    # express the mapped corners in the output grid's axes (units of its spacing)
-    to_index = physical_to_index_matrix(out.spacing, out.direction)
-    local = mapped @ to_index.T
-    low, high = local.min(axis=0), local.max(axis=0)
-    # a voxel spans [i - 0.5, i + 0.5): the first centre is half a voxel inside the low face
-    size = [max(1, int(math.ceil(h - l - 1e-9))) for l, h in zip(low, high)]
-    first = low + 0.5
+    to_local = physical_to_index_matrix(out.spacing, out.direction)
+    corners = _corners(src)
+    if getattr(transform, "is_linear", False):
+        local = transform.inverse().transform_points(corners) @ to_local.T
+        low, high = local.min(axis=0), local.max(axis=0)
+        # a voxel spans [i - 0.5, i + 0.5): the first centre is half a voxel inside the face
+        size = [max(1, int(math.ceil(h - lo - 1e-9))) for lo, h in zip(low, high)]
+        first = low + 0.5
+    else:
+        anchor = _preimage_box(np.asarray(src.origin)[None, :], transform, linear_only=True)
+        first, size = _sampled_extent(src, transform, _preimage_box(corners, transform),
+                                      anchor[0] @ to_local.T, out, to_local)
     origin = index_to_physical_matrix(out.spacing, out.direction) @ first
     return Grid(size, origin, out.spacing, out.direction)
+
+
+def _corners(grid: Grid) -> np.ndarray:
+    """The 2^D outer corners of a grid's voxels (continuous index -0.5 and N - 0.5)."""
+    d = grid.dimension
+    corners = np.array(np.meshgrid(*[(-0.5, n - 0.5) for n in grid.size], indexing="ij"))
+    return index_to_point(corners.reshape(d, -1).T, grid.origin,
+                          index_to_physical_matrix(grid.spacing, grid.direction))
+
+
+def _box_corners(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return np.array(np.meshgrid(*zip(low, high), indexing="ij")).reshape(len(low), -1).T
+
+
+def _preimage_box(corners: np.ndarray, transform, linear_only: bool = False) -> np.ndarray:
+    """Corners of an axis-aligned box that holds every output point ``transform`` maps
+    into the convex hull of ``corners``: walking the chain back from its last-applied
+    member, linear members are inverted and deformable ones widen the box by their largest
+    displacement along each axis (their displacement is a convex combination of
+    coefficients or field values). ``linear_only``: skip the deformable members instead
+    (where the points would go without the deformation)."""
+    from .transforms import CompositeTransform
+
+    members = transform.transforms if isinstance(transform, CompositeTransform) else [transform]
+    points = corners
+    for member in members:             # the first member is the last applied
+        if member.is_linear:
+            points = member.inverse().transform_points(points)
+        elif not linear_only:
+            values = (member.coefficients.reshape(member.dimension, -1).T
+                      if hasattr(member, "coefficients") else
+                      member.field.reshape(-1, member.dimension))
+            reach = np.abs(values).max(axis=0) if values.size else np.zeros(member.dimension)
+            points = _box_corners(points.min(axis=0) - reach, points.max(axis=0) + reach)
+    return points
+
+
+def _sampled_extent(src: Grid, transform, box: np.ndarray, anchor: np.ndarray, out: Grid,
+                    to_local: np.ndarray, chunk: int = 1 << 20):
+    """(first voxel centre in output-grid units, size) of the smallest sub-grid of the
+    output lattice through ``anchor`` (output-grid units) over ``box`` whose samples hold
+    every one that lands inside ``src``."""
+    local = box @ to_local.T
+    low = anchor + np.floor(local.min(axis=0) - anchor)
+    counts = (np.ceil(local.max(axis=0) - low)).astype(np.int64) + 1
+    total = int(np.prod(counts))
+    if total > 512 * 2 ** 20:
+        raise ValueError(f"the region to search for the transformed image spans {total} "
+                         "output voxels; give a coarser spacing=")
+    A = index_to_physical_matrix(out.spacing, out.direction)
+    P_src = physical_to_index_matrix(src.spacing, src.direction)
+    upper = np.asarray(src.size, dtype=np.float64) - 0.5
+    found_low = np.full(src.dimension, np.inf)
+    found_high = np.full(src.dimension, -np.inf)
+    for start in range(0, total, chunk):
+        flat = np.arange(start, min(start + chunk, total))
+        lattice = np.stack(np.unravel_index(flat, counts[::-1])[::-1], axis=1) + low
+        mapped = transform.transform_points(lattice @ A.T)
+        cidx = (mapped - np.asarray(src.origin)) @ P_src.T
+        inside = np.all((cidx >= -0.5) & (cidx < upper), axis=1)
+        if inside.any():
+            found_low = np.minimum(found_low, lattice[inside].min(axis=0))
+            found_high = np.maximum(found_high, lattice[inside].max(axis=0))
+    if not np.all(np.isfinite(found_low)):
+        raise ValueError("no point of the searched region maps into the image: the "
+                         "transform sends everything outside it")
+    size = [int(round(n)) for n in (found_high - found_low + 1)]
+    return found_low, size

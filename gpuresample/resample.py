@@ -93,6 +93,8 @@ def resample(image: Image, transform: Transform | None = None, interpolator="lin
         Maps OUTPUT physical points to INPUT physical points (identity if None). A
         registration's fixed->moving transform is used as is; a transform that moves the
         image must be inverted first (``t.inverse()``), else the result is all background.
+        Any affine-family transform, B-spline, displacement field, or a composite of them
+        (at most 8 members when one is deformable).
     interpolator : {"linear", "nearest"}
     default_value : float
         Value of output voxels that map outside the input; converted to the output type

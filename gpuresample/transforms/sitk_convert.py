@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from .affine import (AffineTransform, Euler2DTransform, Euler3DTransform, ScaleTransform,
                      Similarity2DTransform, Similarity3DTransform, VersorRigid3DTransform,
                      VersorTransform, versor_from_quaternion, versor_from_right_part)
 from .base import IdentityTransform, Transform, TranslationTransform, transform_from_parameters
+from .bspline import BSplineTransform
 from .composite import CompositeTransform
+from .displacement import DisplacementFieldTransform, field_displacement
 
 __all__ = ["transform_to_sitk", "transform_from_sitk"]
 
@@ -67,8 +72,13 @@ def transform_from_sitk(sitk_transform: Any) -> Transform:
     """A gpuresample transform equal to a SimpleITK one (any ``sitk.Transform``).
 
     Supported: identity (``sitk.Transform()``, with its dimension), translation, scale,
-    Euler 2-D/3-D, similarity 2-D/3-D, versor, versor rigid, affine and composites of
-    these. Other kinds raise ``NotImplementedError`` naming the kind.
+    Euler 2-D/3-D, similarity 2-D/3-D, versor, versor rigid, affine, B-spline (with its
+    order), displacement field (with its inverse field, if any) and composites of these.
+    Other kinds raise ``NotImplementedError`` naming the kind.
+
+    SimpleITK cannot report a displacement field's interpolator: it is found by asking
+    the transform for one point where linear and nearest-neighbour interpolation differ
+    (a field on which they never differ is read as linear).
     """
     sitk = _sitk()
     if not isinstance(sitk_transform, sitk.Transform):
@@ -82,6 +92,11 @@ def transform_from_sitk(sitk_transform: Any) -> Transform:
         members = [transform_from_sitk(st.GetNthTransform(i))
                    for i in range(st.GetNumberOfTransforms())]
         return CompositeTransform(members, dimension=dimension)
+    if kind == "BSplineTransform":
+        return BSplineTransform.from_parameters(st.GetParameters(), st.GetFixedParameters(),
+                                                dimension, order=st.GetOrder())
+    if kind == "DisplacementFieldTransform":
+        return _displacement_from_sitk(sitk, st, dimension)
     if kind in _VERSOR_KINDS:
         # the versor's w is state that the parameters do not carry: take it as it is
         cls = _VERSOR_KINDS[kind]
@@ -94,6 +109,53 @@ def transform_from_sitk(sitk_transform: Any) -> Transform:
     except NotImplementedError:
         raise NotImplementedError(f"gpuresample does not support SimpleITK's {kind} yet"
                                   ) from None
+
+
+def _field_array(sitk, simg) -> np.ndarray:
+    arr = sitk.GetArrayFromImage(simg).astype(np.float64, copy=False)
+    if simg.GetNumberOfComponentsPerPixel() == 1:
+        arr = arr[..., None]
+    return arr
+
+
+def _displacement_from_sitk(sitk, st, dimension: int) -> DisplacementFieldTransform:
+    from ..image import Image
+
+    def image(simg):
+        return Image._from_array(np.ascontiguousarray(_field_array(sitk, simg)), is_vector=True,
+                                 origin=simg.GetOrigin(), spacing=simg.GetSpacing(),
+                                 direction=simg.GetDirection())
+
+    field = image(st.GetDisplacementField())
+    inverse_img = st.GetInverseDisplacementField()
+    inverse = image(inverse_img) if min(inverse_img.GetSize(), default=0) > 0 else None
+    out = DisplacementFieldTransform(field, "linear", inverse)
+    probe = _interpolator_probe(out)
+    if probe is not None and st.TransformPoint(tuple(probe[0])) == tuple(probe[1]):
+        out = DisplacementFieldTransform(field, "nearest", inverse)
+    return out
+
+
+def _interpolator_probe(t: DisplacementFieldTransform):
+    """A point where the field's linear and nearest values differ, with the nearest
+    result: ``(point, T_nearest(point))``, or None when they agree at every probe."""
+    d = t.dimension
+    size = np.asarray(t.field_size)
+    for offset in (0.25, 0.75):
+        cidx = np.stack(np.meshgrid(*[np.arange(n) + offset for n in size], indexing="ij"),
+                        axis=-1).reshape(-1, d)
+        cidx = np.minimum(cidx, size - 0.75)
+        A = t.field_direction * np.asarray(t.field_spacing)[None, :]
+        points = np.asarray(t.field_origin)[None, :] + cidx @ A.T
+        lin, _ = field_displacement(points, t.field, t.field_origin, t.field_spacing,
+                                    t.field_direction, "linear")
+        near, inside = field_displacement(points, t.field, t.field_origin, t.field_spacing,
+                                          t.field_direction, "nearest")
+        differ = np.flatnonzero(inside & np.any(points + lin != points + near, axis=1))
+        if differ.size:
+            k = differ[0]
+            return points[k], points[k] + near[k]
+    return None
 
 
 _VERSOR_KINDS: dict[str, type[VersorTransform]] = {
@@ -191,6 +253,38 @@ def _versor(sitk, t: VersorTransform):
     return out
 
 
+def _bspline(sitk, t: BSplineTransform):
+    out = sitk.BSplineTransform(t.dimension, t.order)
+    out.SetFixedParameters(t.fixed_parameters)
+    out.SetParameters(t.parameters)
+    return out
+
+
+def _field_image(sitk, t: DisplacementFieldTransform, array: np.ndarray):
+    simg = sitk.GetImageFromArray(np.array(array, dtype=np.float64), isVector=True)
+    simg.SetOrigin(t.field_origin)
+    simg.SetSpacing(t.field_spacing)
+    simg.SetDirection(t.field_direction.reshape(-1).tolist())
+    return simg
+
+
+def _displacement(sitk, t: DisplacementFieldTransform):
+    out = sitk.DisplacementFieldTransform(_field_image(sitk, t, t.field))
+    if t.interpolator == "nearest":
+        out.SetInterpolator(sitk.sitkNearestNeighbor)
+    if t.inverse_field is not None:
+        if t.interpolator == "nearest":
+            # SimpleITK 2.5.7: once SetInterpolator was called, setting an inverse field
+            # makes TransformPoint use the INVERSE field (and GetInverse the forward one)
+            warnings.warn("SimpleITK 2.5.7 swaps the forward and inverse fields of a "
+                          "DisplacementFieldTransform whose interpolator was set: the "
+                          "SimpleITK transform is made without the inverse field",
+                          UserWarning, stacklevel=3)
+        else:
+            out.SetInverseDisplacementField(_field_image(sitk, t, t.inverse_field))
+    return out
+
+
 _TO_SITK: dict[type, Callable[[Any, Any], Any]] = {
     IdentityTransform: lambda sitk, t: sitk.Transform(t.dimension, sitk.sitkIdentity),
     TranslationTransform: lambda sitk, t: sitk.TranslationTransform(t.dimension, t.offset),
@@ -205,4 +299,6 @@ _TO_SITK: dict[type, Callable[[Any, Any], Any]] = {
     VersorRigid3DTransform: _versor,
     Similarity3DTransform: _versor,
     CompositeTransform: _composite,
+    BSplineTransform: _bspline,
+    DisplacementFieldTransform: _displacement,
 }

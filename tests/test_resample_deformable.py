@@ -1,0 +1,157 @@
+"""Resampling through B-spline and displacement-field transforms (and chains mixing them
+with the affine family) against SimpleITK, on every backend: bit-identical in exact mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+sitk = pytest.importorskip("SimpleITK")
+
+import gpuresample as gr  # noqa: E402
+
+from helpers import (SITK_INTERPOLATORS, assert_same, make_pair,  # noqa: E402
+                     random_affine_transform, random_geometry, random_values)
+
+
+def random_bspline(rng: np.random.Generator, image: gr.Image, order: int = 3,
+                   scale: float = 2.0) -> gr.BSplineTransform:
+    """A B-spline on a control grid initialised on ``image``, random coefficients (mm)."""
+    mesh = tuple(int(m) for m in rng.integers(1, 4, size=image.dimension))
+    grid = gr.BSplineTransform.from_image(image, mesh, order=order)
+    coefficients = rng.normal(scale=scale, size=grid.coefficients.shape)
+    return gr.BSplineTransform(coefficients, grid.grid_origin, grid.grid_spacing,
+                               grid.grid_direction, order=order)
+
+
+def random_field(rng: np.random.Generator, dimension: int, scale: float = 1.5,
+                 dtype=np.float64) -> gr.Image:
+    """A displacement field on its own random oblique grid."""
+    size, origin, spacing, direction = random_geometry(rng, dimension)
+    array = rng.normal(scale=scale, size=(*size[::-1], dimension)).astype(dtype)
+    field = gr.image_from_array(array, is_vector=True)
+    field.origin, field.spacing, field.direction = origin, spacing, direction
+    return field
+
+
+def _check(backend, img, simg, transform, interpolators=("linear", "nearest"), **grid):
+    st = gr.to_sitk(transform)
+    for interpolator in interpolators:
+        out = gr.resample(img, transform, interpolator, -7.0, device=backend, **grid)
+        if grid:
+            ref = sitk.Resample(simg, grid["size"], st, SITK_INTERPOLATORS[interpolator],
+                                grid["origin"], grid["spacing"],
+                                np.asarray(grid["direction"]).ravel().tolist(), -7.0)
+        else:
+            ref = sitk.Resample(simg, st, SITK_INTERPOLATORS[interpolator], -7.0)
+        assert_same(out, ref, f"{interpolator} through {type(transform).__name__}")
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+def test_bspline_matches_sitk(backend, rng, dim, order):
+    geometry = random_geometry(rng, dim)
+    img, simg = make_pair(random_values(rng, geometry[0][::-1], np.float32), geometry)
+    _check(backend, img, simg, random_bspline(rng, img, order))
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_bspline_onto_another_grid_and_types(backend, rng, dim):
+    geometry = random_geometry(rng, dim)
+    img, simg = make_pair(random_values(rng, geometry[0][::-1], np.int16), geometry)
+    transform = random_bspline(rng, img)
+    size, origin, spacing, direction = random_geometry(rng, dim)
+    _check(backend, img, simg, transform, size=size, origin=origin, spacing=spacing,
+           direction=direction)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("field_interpolator", ["linear", "nearest"])
+def test_displacement_field_matches_sitk(backend, rng, dim, field_interpolator):
+    geometry = random_geometry(rng, dim)
+    img, simg = make_pair(random_values(rng, geometry[0][::-1], np.float32), geometry)
+    # the field covers part of the image: points outside it are not displaced
+    transform = gr.DisplacementFieldTransform(random_field(rng, dim),
+                                              interpolator=field_interpolator)
+    _check(backend, img, simg, transform)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_chains_mixing_affine_and_deformable(backend, rng, dim):
+    geometry = random_geometry(rng, dim)
+    img, simg = make_pair(random_values(rng, geometry[0][::-1], np.float64), geometry)
+    affine, _ = random_affine_transform(rng, dim)
+    bspline = random_bspline(rng, img)
+    field = gr.DisplacementFieldTransform(random_field(rng, dim, dtype=np.float32))
+    scale = gr.ScaleTransform(rng.uniform(0.8, 1.2, size=dim), rng.normal(size=dim))
+    for members in ([affine, bspline], [bspline, affine], [field, affine, bspline],
+                    [scale, field], [gr.CompositeTransform([affine, bspline]), scale]):
+        _check(backend, img, simg, gr.CompositeTransform(members))
+
+
+def test_vector_images_and_output_types(backend, rng):
+    geometry = random_geometry(rng, 3)
+    values = random_values(rng, (*geometry[0][::-1], 2), np.uint8)
+    img, simg = make_pair(values, geometry, is_vector=True)
+    transform = random_bspline(rng, img)
+    st = gr.to_sitk(transform)
+    for interpolator in ("linear", "nearest"):
+        out = gr.resample(img, transform, interpolator, 3.0, gr.PixelType.VECTOR_FLOAT32,
+                          device=backend)
+        ref = sitk.Resample(simg, st, SITK_INTERPOLATORS[interpolator], 3.0,
+                            sitk.sitkVectorFloat32)
+        assert_same(out, ref, interpolator)
+
+
+def test_cpu_and_kernel_sources_agree_on_deformable_chains(rng):
+    """cpu and cuda-host give the same bits in both precisions (fast mode too)."""
+    geometry = random_geometry(rng, 3)
+    img, _ = make_pair(random_values(rng, geometry[0][::-1], np.float32), geometry)
+    transform = gr.CompositeTransform([random_affine_transform(rng, 3)[0],
+                                       random_bspline(rng, img)])
+    for precision in ("exact", "fast"):
+        for interpolator in ("linear", "nearest"):
+            a = gr.resample(img, transform, interpolator, device="cpu", precision=precision)
+            b = gr.resample(img, transform, interpolator, device="cuda-host",
+                            precision=precision)
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_too_long_deformable_chain_is_refused(rng):
+    img = gr.Image((5, 5), gr.PixelType.FLOAT32)
+    field = gr.DisplacementFieldTransform(random_field(rng, 2))
+    chain = gr.CompositeTransform([gr.TranslationTransform((1.0, 0.0))] * 8 + [field])
+    with pytest.raises(ValueError, match="at most 8"):
+        gr.resample(img, chain, device="cpu")
+
+
+def test_bounding_grid_of_a_constant_field_is_the_translated_image(rng):
+    img = gr.Image((12, 9, 7), gr.PixelType.FLOAT32)
+    img.spacing, img.origin = (1.0, 1.5, 2.0), (3.0, -2.0, 1.0)
+    shift = np.array([2.0, -3.0, 4.0])
+    field = gr.image_from_array(np.tile(shift, (4, 4, 4, 1)), is_vector=True)
+    field.origin, field.spacing = (-20.0, -20.0, -20.0), (20.0, 20.0, 20.0)
+    sampled = gr.bounding_grid(img, gr.DisplacementFieldTransform(field))
+    exact = gr.bounding_grid(img, gr.TranslationTransform(shift))
+    assert sampled.size == exact.size
+    np.testing.assert_allclose(sampled.origin, exact.origin, atol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_bounding_grid_holds_the_deformed_image_and_no_more(rng, dim):
+    geometry = random_geometry(rng, dim)
+    img, _ = make_pair(np.ones(geometry[0][::-1], np.float32), geometry)
+    transform = gr.CompositeTransform([random_affine_transform(rng, dim)[0],
+                                       random_bspline(rng, img)])
+    grid = gr.bounding_grid(img, transform, spacing=(1.0,) * dim, direction=np.eye(dim))
+    # two voxels of margin: every sample outside the grid maps outside the image
+    padded = gr.resample(img, transform, "nearest", 0.0, size=[n + 4 for n in grid.size],
+                         origin=np.asarray(grid.origin) - 2.0, spacing=grid.spacing,
+                         direction=grid.direction, device="cpu")
+    inside = np.asarray(padded) > 0
+    core = (slice(2, -2),) * dim
+    assert inside.any() and inside[core].sum() == inside.sum()
+    # and the grid is the smallest: each of its faces holds a sample inside the image
+    kept = inside[core]
+    for axis in range(dim):
+        assert kept.take(0, axis=axis).any() and kept.take(-1, axis=axis).any()
