@@ -19,6 +19,7 @@ from .pixeltypes import PixelType, as_pixel_type
 from .resample import resample
 from .io import (dicom_series_files, dicom_series_ids, read_image, write_dicom_series,
                  write_image)
+from .io.nifti import from_nibabel, to_nibabel
 from .sitk_interop import from_sitk, to_sitk
 from .transforms.bspline import BSplineTransform
 from .transforms.displacement import DisplacementFieldTransform, invert_displacement_field
@@ -38,5 +39,5 @@ __all__ = [
     "CompositeTransform", "BSplineTransform", "DisplacementFieldTransform",
     "invert_displacement_field", "cast", "rescale_intensity", "Tolerances",
     "get_tolerances", "set_tolerances", "read_image", "write_image", "dicom_series_ids",
-    "dicom_series_files", "write_dicom_series",
+    "dicom_series_files", "write_dicom_series", "from_nibabel", "to_nibabel",
 ]

@@ -90,7 +90,7 @@ CASES: tuple[Case, ...] = (
     Case("field-linear", 3, "float32", "float32", "field", "linear"),
 )
 AFFINE_KINDS = ("euler3d", "euler2d", "identity")
-BSPLINE_MESH = 6          # control-grid cells per axis of the cubic B-spline case
+BSPLINE_MESH = 8          # control-grid cells per axis of the cubic B-spline case
 DEFORMATION = 2.0         # standard deviation of the coefficients / displacements (mm)
 CASE_NAMES = tuple(c.name for c in CASES)
 

@@ -54,6 +54,11 @@ class FileFormat:
         Whether the geometry field survives a round trip.
     lossy : bool
         Whether pixel values change on a round trip (JPEG).
+
+    Round trips also follow SimpleITK in two ways the table does not spell out: a
+    1-component vector image comes back scalar from MetaImage, NRRD and NIfTI, and a
+    complex image written to MetaImage comes back as a 2-component vector (``read(...,
+    as_complex=True)`` in :mod:`gpuresample.io.metaimage` restores it).
     """
 
     name: str
@@ -70,8 +75,7 @@ class FileFormat:
 
 FORMATS: tuple[FileFormat, ...] = (
     FileFormat("metaimage", (".mha", ".mhd"), "metaimage", "", _ALL, frozenset({2, 3, 4})),
-    FileFormat("nrrd", (".nrrd", ".nhdr"), "nrrd", "nrrd", _SCALARS | _VECTORS,
-               frozenset({2, 3, 4})),
+    FileFormat("nrrd", (".nrrd", ".nhdr"), "nrrd", "nrrd", _ALL, frozenset({2, 3, 4})),
     FileFormat("nifti", (".nii.gz", ".nii"), "nifti", "nifti", _ALL, frozenset({2, 3, 4})),
     FileFormat("dicom", (".dcm", ".dicom"), "dicom", "dicom",
                frozenset({PixelType.INT8, PixelType.UINT8, PixelType.INT16, PixelType.UINT16,
