@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..plan import ResamplePlan
-from .stages import apply_stages, index_point, to_grid
+from .stages import apply_stages, index_points, to_grid_indices
 
 __all__ = ["CpuBackend"]
 
@@ -49,15 +49,10 @@ def _row_positions(e, nx, c, real):
 def _point_positions(grids, y, z, nx, stage_i, stage_f, stage_data, n_stages, c, real):
     """Positions of one row on the per-voxel path (kernels/resample.cu's resample_points):
     index -> physical point -> the stages -> input continuous index."""
-    p = np.empty(3)
-    q = np.empty(3)
-    for x in range(nx):
-        index_point(grids[0], float(x), float(y), float(z), p)
-        apply_stages(stage_i, stage_f, stage_data, n_stages, p)
-        to_grid(grids[1, 3:], grids[1, :3], p, q)
-        c[x, 0] = real(q[0])
-        c[x, 1] = real(q[1])
-        c[x, 2] = real(q[2])
+    pts = np.empty((nx, 3))
+    index_points(grids[0], float(y), float(z), nx, pts)
+    apply_stages(stage_i, stage_f, stage_data, n_stages, pts, nx)
+    to_grid_indices(grids[1, 3:], grids[1, :3], pts, nx, c, real)
 
 
 @njit(nogil=True)
