@@ -288,22 +288,29 @@ def test_cpu_and_kernel_sources_bit_identical_in_both_precisions(rng):
 def test_fast_precision_bound(backend, rng):
     """The documented bound of precision="fast" against the exact result.
 
-    linear, float output: |fast - exact| <= 1e-5 * (max - min of the input) + 1e-6 * max|input|;
+    float32 positions are off by up to 2^-24 of the largest coordinate (N voxels), so
+    linear, float output: |fast - exact| <= 2^-23 * N * (max - min) + 1e-6 * max|input|;
     integer output: at most 1 apart; nearest: at most 0.5% of voxels pick a neighbour.
+    Voxels whose position lies within that rounding of the image's border (-0.5 or
+    N - 0.5) may be inside in one mode and outside (the default value) in the other.
     """
+    default = -12345.0
     geometry = random_geometry(rng, 3, size=(63, 41, 27))
     arr = random_values(rng, geometry[0][::-1], np.float32)
     img, _ = make_pair(arr, geometry)
     t, _ = random_affine_transform(rng, 3)
     span, peak = float(arr.max() - arr.min()), float(np.abs(arr).max())
-    exact, fast = (gr.array_from_image(gr.resample(img, t, "linear", device=backend,
+    exact, fast = (gr.array_from_image(gr.resample(img, t, "linear", default, device=backend,
                                                    precision=p).to("cpu"))
                    for p in ("exact", "fast"))
-    assert np.max(np.abs(fast.astype(np.float64) - exact)) <= 1e-5 * span + 1e-6 * peak
+    flipped = (exact == default) != (fast == default)
+    assert np.mean(flipped) <= 1e-3
+    bound = 2.0 ** -23 * max(img.size) * span + 1e-6 * peak
+    assert np.max(np.abs(fast.astype(np.float64) - exact)[~flipped]) <= bound
     exact_i, fast_i = (gr.array_from_image(gr.resample(
         img, t, "linear", 0, gr.PixelType.INT16, device=backend, precision=p).to("cpu"))
         for p in ("exact", "fast"))
-    assert np.max(np.abs(fast_i.astype(np.int64) - exact_i)) <= 1
+    assert np.max(np.abs(fast_i.astype(np.int64) - exact_i)[~flipped]) <= 1
     exact_n, fast_n = (gr.array_from_image(gr.resample(img, t, "nearest", device=backend,
                                                        precision=p).to("cpu"))
                        for p in ("exact", "fast"))

@@ -17,6 +17,8 @@ True
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 
 import numpy as np
@@ -160,20 +162,40 @@ def _sample_row(src, dst, c, first, nx, defaults, in_size, nc, bounds, out_int, 
                 dst[o + k] = v
 
 
-def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool):
+def _sources_digest() -> str:
+    """A hash of the numba sources this backend compiles (this module and stages.py).
+
+    numba's disk cache checks only the modification time of the file that defines the
+    cached function, not of the functions it calls; the kernels hold this digest in their
+    closure, which numba does key on, so a change to stages.py recompiles them too.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256()
+    for name in ("cpu.py", "stages.py"):
+        with open(os.path.join(here, name), "rb") as fh:
+            digest.update(fh.read())
+    return digest.hexdigest()[:16]
+
+
+_DIGEST = _sources_digest()
+
+
+def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, digest: str = _DIGEST):
     """The kernel for one arithmetic type (``real``), interpolator, scalar pixels (one
     component, a constant numba unrolls) or any number of components, and path (scan-line
     rows of a linear chain, or every voxel through the transform stages).
 
-    The closure holds only these constants: numba's on-disk cache keys a closure by its
-    cell contents, and a captured jitted function would change that key in every process
-    (it pickles with a fresh id), so the row functions are module-level.
+    The closure holds only these constants (and the sources' digest): numba's on-disk
+    cache keys a closure by its cell contents, and a captured jitted function would change
+    that key in every process (it pickles with a fresh id), so the row functions are
+    module-level.
     """
 
     @njit(parallel=True, cache=True, nogil=True)
     def kernel(src, out, row_ends, defaults, in_size, components, ny, bounds, out_int,
                out_f64, grids, stage_i, stage_f, stage_data, n_stages):
         # src: flat input, one item or ``batch`` items; out: (batch, rows, nx * nc)
+        _ = digest   # part of the cache key (see _sources_digest)
         nc = 1 if scalar else components
         batch, rows, width = out.shape
         nx = width // nc

@@ -104,6 +104,29 @@ def _kernel_weight(order, u):
     return 0.5 if a == 0.5 else 0.0
 
 
+@njit(inline="always")
+def _valid_axis(c, data, at, lower):
+    """ITK's InsideValidRegion along one axis, with the limits the planner stored at
+    ``data[at + 0, 3, 6, 9]`` (upper limit, its 4-ULP window, the value 6 ULP below it):
+    (inside, the index, moved below the upper limit when almost equal to it)."""
+    upper = data[at]
+    diff = c - upper
+    if (c >= data[at + 3] and c <= data[at + 6]) or (diff if diff >= 0.0 else -diff) <= _EPS_ABS:
+        return True, data[at + 9]
+    return c < upper and not c < lower, c
+
+
+@njit(inline="always")
+def _weights(order, c, w, j):
+    """Start index of the support along one axis and its order+1 weights into w[j]."""
+    start = int(np.floor((c + 0.5) - order / 2.0))
+    t = c - float(start)
+    for k in range(order + 1):
+        w[j, k] = _kernel_weight(order, t)
+        t -= 1.0
+    return start
+
+
 @njit(nogil=True)
 def _bspline(f, st, data, pts, nx):
     # BSplineTransform::TransformPoint (gpuresample/transforms/bspline.py, step by step)
@@ -116,42 +139,29 @@ def _bspline(f, st, data, pts, nx):
     support = order + 1
     nz = support if d == 3 else 1
     lower = 2147483647.5 if order == 0 else 0.5 * (order - 1)
-    c = np.empty(3)
-    start = np.zeros(3, dtype=np.int64)
     w = np.ones((3, 4))
     for x in range(nx):
         v0 = pts[x, 0] - f[9]
         v1 = pts[x, 1] - f[10]
         v2 = pts[x, 2] - f[11]
-        for r in range(3):
-            acc = 0.0
-            acc += f[3 * r] * v0
-            acc += f[3 * r + 1] * v1
-            acc += f[3 * r + 2] * v2
-            c[r] = acc
-        # ITK's InsideValidRegion with the limits the planner put before the coefficients
-        # (upper limit, its 4-ULP window, the value 6 ULP below it, per axis)
-        inside = True
-        for j in range(d):
-            upper = data[base + j]
-            diff = c[j] - upper
-            if ((c[j] >= data[base + 3 + j] and c[j] <= data[base + 6 + j])
-                    or (diff if diff >= 0.0 else -diff) <= _EPS_ABS):
-                c[j] = data[base + 9 + j]
-            elif not (c[j] < upper) or c[j] < lower:
-                inside = False
-                break
-        if not inside:
+        c0 = ((0.0 + f[0] * v0) + f[1] * v1) + f[2] * v2
+        c1 = ((0.0 + f[3] * v0) + f[4] * v1) + f[5] * v2
+        c2 = ((0.0 + f[6] * v0) + f[7] * v1) + f[8] * v2
+        ok, c0 = _valid_axis(c0, data, base, lower)
+        if not ok:
             continue
-        for j in range(d):
-            start[j] = int(np.floor((c[j] + 0.5) - order / 2.0))
-            t = c[j] - float(start[j])
-            for k in range(support):
-                w[j, k] = _kernel_weight(order, t)
-                t -= 1.0
+        ok, c1 = _valid_axis(c1, data, base + 1, lower)
+        if not ok:
+            continue
+        if d == 3:
+            ok, c2 = _valid_axis(c2, data, base + 2, lower)
+            if not ok:
+                continue
+        s0 = _weights(order, c0, w, 0)
+        s1 = _weights(order, c1, w, 1)
+        s2 = _weights(order, c2, w, 2) if d == 3 else 0
         # every support point in ITK's order (x fastest), weight ((1·w_x)·w_y)·w_z, each
-        # component accumulated from 0: three scalar sums keep the loop free of array
-        # writes
+        # component accumulated from 0
         acc0 = 0.0
         acc1 = 0.0
         acc2 = 0.0
@@ -159,7 +169,7 @@ def _bspline(f, st, data, pts, nx):
             wz = w[2, kz]
             for ky in range(support):
                 wy = w[1, ky]
-                row = coefficients + ((start[2] + kz) * gy + (start[1] + ky)) * gx + start[0]
+                row = coefficients + ((s2 + kz) * gy + (s1 + ky)) * gx + s0
                 for kx in range(support):
                     weight = w[0, kx] * wy
                     if d == 3:
@@ -175,68 +185,78 @@ def _bspline(f, st, data, pts, nx):
             pts[x, 2] = acc2 + pts[x, 2]
 
 
+@njit(inline="always")
+def _corner_axis(upper, low, size, frac):
+    """One axis of one corner in ITK's VectorLinearInterpolateImageFunction: the index
+    (clamped to the image) and the weight factor."""
+    if upper:
+        return min(low + 1, size - 1), frac
+    return max(low, 0), 1.0 - frac
+
+
 @njit(nogil=True)
 def _field(f, st, data, pts, nx):
     # DisplacementFieldTransform::TransformPoint with ITK's VectorLinearInterpolate-
     # ImageFunction (corner weights, x the fastest bit, zero weights skipped, stop at a
-    # total of 1) or nearest (round half up)
+    # total of 1) or nearest (round half up); scalars only, so they stay in registers
     d = st[6]
-    gx, gy = st[1], st[2]
+    n0, n1, n2 = st[1], st[2], st[3]
     base = st[4]
-    c = np.empty(3)
-    lower = np.zeros(3, dtype=np.int64)
-    dist = np.zeros(3)
-    n = np.zeros(3, dtype=np.int64)
-    disp = np.empty(3)
+    up0 = float(n0) - 0.5
+    up1 = float(n1) - 0.5
+    up2 = float(n2) - 0.5
     for x in range(nx):
         v0 = pts[x, 0] - f[9]
         v1 = pts[x, 1] - f[10]
         v2 = pts[x, 2] - f[11]
-        inside = True
-        for r in range(3):
-            acc = 0.0
-            acc += f[3 * r] * v0
-            acc += f[3 * r + 1] * v1
-            acc += f[3 * r + 2] * v2
-            c[r] = acc
-            if r < d and not (acc >= -0.5 and acc < float(st[1 + r]) - 0.5):
-                inside = False
-        if not inside:
+        c0 = ((0.0 + f[0] * v0) + f[1] * v1) + f[2] * v2
+        c1 = ((0.0 + f[3] * v0) + f[4] * v1) + f[5] * v2
+        c2 = ((0.0 + f[6] * v0) + f[7] * v1) + f[8] * v2
+        if not (c0 >= -0.5 and c0 < up0 and c1 >= -0.5 and c1 < up1):
             continue
-        disp[0] = 0.0
-        disp[1] = 0.0
-        disp[2] = 0.0
+        if d == 3 and not (c2 >= -0.5 and c2 < up2):
+            continue
+        acc0 = 0.0
+        acc1 = 0.0
+        acc2 = 0.0
         if st[5] == 0:
-            i0 = min(int(np.floor(c[0] + 0.5)), st[1] - 1)
-            i1 = min(int(np.floor(c[1] + 0.5)), st[2] - 1)
-            i2 = min(int(np.floor(c[2] + 0.5)), st[3] - 1) if d == 3 else 0
-            at = base + ((i2 * gy + i1) * gx + i0) * d
-            for j in range(d):
-                disp[j] = data[at + j]
+            i0 = min(int(np.floor(c0 + 0.5)), n0 - 1)
+            i1 = min(int(np.floor(c1 + 0.5)), n1 - 1)
+            i2 = min(int(np.floor(c2 + 0.5)), n2 - 1) if d == 3 else 0
+            at = base + ((i2 * n1 + i1) * n0 + i0) * d
+            acc0 = data[at]
+            acc1 = data[at + 1]
+            if d == 3:
+                acc2 = data[at + 2]
         else:
-            for j in range(d):
-                lower[j] = int(np.floor(c[j]))
-                dist[j] = c[j] - float(lower[j])
-            n[2] = 0
+            l0 = int(np.floor(c0))
+            l1 = int(np.floor(c1))
+            l2 = int(np.floor(c2)) if d == 3 else 0
+            f0 = c0 - float(l0)
+            f1 = c1 - float(l1)
+            f2 = c2 - float(l2)
             total = 0.0
             for corner in range(1 << d):
-                overlap = 1.0
-                for j in range(d):
-                    if (corner >> j) & 1:
-                        n[j] = min(lower[j] + 1, st[1 + j] - 1)
-                        overlap *= dist[j]
-                    else:
-                        n[j] = max(lower[j], 0)
-                        overlap *= 1.0 - dist[j]
+                i0, w0 = _corner_axis(corner & 1, l0, n0, f0)
+                i1, w1 = _corner_axis((corner >> 1) & 1, l1, n1, f1)
+                overlap = (1.0 * w0) * w1
+                i2 = 0
+                if d == 3:
+                    i2, w2 = _corner_axis(corner >> 2, l2, n2, f2)
+                    overlap *= w2
                 if overlap != 0.0:
-                    at = base + ((n[2] * gy + n[1]) * gx + n[0]) * d
-                    for j in range(d):
-                        disp[j] += overlap * data[at + j]
+                    at = base + ((i2 * n1 + i1) * n0 + i0) * d
+                    acc0 += overlap * data[at]
+                    acc1 += overlap * data[at + 1]
+                    if d == 3:
+                        acc2 += overlap * data[at + 2]
                     total += overlap
                 if total == 1.0:
                     break
-        for j in range(d):
-            pts[x, j] += disp[j]
+        pts[x, 0] += acc0
+        pts[x, 1] += acc1
+        if d == 3:
+            pts[x, 2] += acc2
 
 
 @njit(nogil=True)
