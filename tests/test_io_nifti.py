@@ -332,3 +332,17 @@ def test_write_refusals_leave_nothing(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         nifti.write(gr.Image((3, 2), "uint8"), str(tmp_path / "nowhere" / "c.nii"))
     assert os.listdir(tmp_path) == []
+
+
+def test_non_finite_floats_read_as_zero_like_nifticlib(tmp_path):
+    """nifticlib (and so SimpleITK) replaces NaN and ±inf by 0 as it reads float data."""
+    import nibabel as nib
+    import SimpleITK as sitk
+
+    values = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
+    values[0, 0, :3] = (np.nan, np.inf, -np.inf)
+    path = str(tmp_path / "nan.nii")
+    nib.save(nib.Nifti1Image(values, np.eye(4)), path)
+    ours = np.asarray(gr.read_image(path))
+    np.testing.assert_array_equal(ours, sitk.GetArrayFromImage(sitk.ReadImage(path)))
+    assert np.isfinite(ours).all()

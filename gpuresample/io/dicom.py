@@ -373,10 +373,9 @@ def _image_problem(ds: Any) -> str | None:
     meta = getattr(ds, "file_meta", None)
     header_uid = _uid(meta, 0x00020002) if meta is not None else ""
     uid = header_uid if header_uid in _GDCM_SOP_CLASSES else _uid(ds, 0x00080016)
-    if uid and uid not in _GDCM_SOP_CLASSES:
-        return f"its SOP class {uid} is not an image storage class GDCM (SimpleITK) reads"
-    if uid in _NOT_IMAGES:
-        return f"its SOP class {uid} is not an image storage class GDCM (SimpleITK) reads"
+    if (uid and uid not in _GDCM_SOP_CLASSES) or uid in _NOT_IMAGES:
+        return (f"its SOP class {uid} is not an image storage class gpuresample reads "
+                "(RT Dose, private and non-image classes are refused)")
     if _int(ds, 0x00280010, 0) <= 0 or _int(ds, 0x00280011, 0) <= 0:
         return "it declares no Rows / Columns"
     return None
@@ -682,8 +681,8 @@ def _pixel_format(ds: Any, path: str) -> _PixelFormat:
     pf = _PixelFormat(_int(ds, 0x00280010, 0), _int(ds, 0x00280011, 0), frames, samples,
                       allocated, stored, representation == 1, photometric)
     if allocated not in (8, 16, 32):
-        raise ImageFileError(f"{path}: Bits Allocated {allocated} is not supported (8, 16 or "
-                             "32; SimpleITK reads no other integer width either)")
+        raise ImageFileError(f"{path}: Bits Allocated {allocated} is not supported (only 8, "
+                             "16 or 32; bit-packed 1-bit segmentations are not read)")
     if representation not in (0, 1):
         raise ImageFileError(f"{path}: Pixel Representation {representation} is not 0 or 1")
     if samples not in (1, 3):
@@ -707,6 +706,14 @@ def _transfer_syntax(ds: Any) -> str:
         "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2")
 
 
+def _pixel_vr(ds: Any) -> str:
+    """The value representation of the Pixel Data element ("OB", "OW", ...), "" if unknown."""
+    try:
+        return str(ds[0x7FE00010].VR)
+    except Exception:   # a raw or missing element: no VR to go by
+        return ""
+
+
 def _decode(ds: Any, path: str, pf: _PixelFormat) -> np.ndarray:
     """Stored pixels, shape (frames, rows, cols, samples), dtype pf.dtype (native order)."""
     syntax = _transfer_syntax(ds)
@@ -718,10 +725,13 @@ def _decode(ds: Any, path: str, pf: _PixelFormat) -> np.ndarray:
                                  f"but the file holds {len(data)}: truncated or damaged")
         if pf.photometric == "YBR_FULL_422":
             raise ImageFileError(f"{path}: uncompressed YBR_FULL_422 colour is not supported")
-        if syntax == "1.2.840.10008.1.2.2" and pf.bits_allocated > 8:
-            # big endian OW: GDCM swaps 16-bit words (also inside 32-bit pixels)
-            words = np.frombuffer(data, dtype=">u2", count=expected // 2).astype("<u2")
-            array = words.view(pf.dtype.newbyteorder("<")).astype(pf.dtype)
+        if syntax == "1.2.840.10008.1.2.2" and (pf.bits_allocated > 8
+                                                 or _pixel_vr(ds) == "OW"):
+            # big endian OW: GDCM swaps 16-bit words (also inside 32-bit pixels, and the
+            # byte pairs of 8-bit samples stored as OW)
+            words = np.frombuffer(data, dtype=">u2", count=(expected + 1) // 2).astype("<u2")
+            array = np.frombuffer(words.tobytes()[:expected], dtype=pf.dtype.newbyteorder(
+                "<")).astype(pf.dtype)
         else:
             array = np.frombuffer(data, dtype=pf.dtype.newbyteorder("<"), count=expected
                                   // pf.dtype.itemsize).astype(pf.dtype)
@@ -757,7 +767,8 @@ def _decode_compressed(ds: Any, path: str, pf: _PixelFormat, syntax: str) -> np.
             warnings.simplefilter("error")
             array, _ = decoder.as_array(ds, raw=ybr_lossless)
     except Exception as exc:
-        raise ImageFileError(f"{path}: cannot decode the compressed pixel data: {exc}") from exc
+        raise ImageFileError(f"{path}: cannot decode the compressed pixel data ({exc}); "
+                             "pip install 'gpuresample[dicom-codecs]' adds decoders") from exc
     array = np.ascontiguousarray(array)
     if array.size != pf.rows * pf.cols * pf.samples * pf.frames:
         raise ImageFileError(f"{path}: decoded {array.size} values, the header declares "
@@ -971,7 +982,7 @@ class _Slice:
         ds = _open(path, defer=defer)
         problem = _image_problem(ds)
         if problem:
-            raise ImageFileError(f"{path}: not an image SimpleITK reads: {problem}")
+            raise ImageFileError(f"{path}: not an image gpuresample reads: {problem}")
         sop = _sop_class(ds)
         try:
             pf = _pixel_format(ds, path)

@@ -146,6 +146,13 @@ def _image(nim: dict[str, Any], raw: np.ndarray, slope: float, inter: float,
         array = raw.reshape(tuple(dim[1:dims + 1][::-1]) + (components,))
     else:
         array = raw.reshape(tuple(dim[1:dims + 1][::-1]))
+    if array.dtype.kind in "fc":
+        # nifticlib's nifti_read_buffer replaces every non-finite float (NaN, ±inf; each
+        # part of a complex value) by 0 as it reads, so SimpleITK never sees one
+        work = array.view(array.real.dtype) if array.dtype.kind == "c" else array
+        if not np.all(np.isfinite(work)):
+            work = np.where(np.isfinite(work), work, work.dtype.type(0))
+            array = work.view(array.dtype) if array.dtype.kind == "c" else work
     must_rescale = abs(slope) > np.finfo(float).eps and (
         abs(slope - 1.0) > np.finfo(float).eps or abs(inter) > np.finfo(float).eps)
     if must_rescale:
