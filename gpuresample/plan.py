@@ -199,7 +199,20 @@ def _bspline_limits(grid_size: Sequence[int], order: int) -> np.ndarray:
     return limits.reshape(-1)
 
 
-def _stages(transforms: Sequence, dimension: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _separable(t, s: int, precision: str, output_grid: Grid) -> bool:
+    """Whether the kernels may evaluate B-spline ``t`` separably: in fast precision, as the
+    first stage (on the output grid's own points), with a control grid whose axes are the
+    output grid's (so a row's y and z grid indices do not change along the row)."""
+    if precision != "fast" or s != 0:
+        return False
+    m = physical_to_index_matrix(t.grid_spacing, t.grid_direction) @ index_to_physical_matrix(
+        output_grid.spacing, output_grid.direction)
+    off = m - np.diag(np.diag(m))
+    return bool(np.all(np.abs(off) <= 1e-6 * np.abs(np.diag(m))[:, None]))
+
+
+def _stages(transforms: Sequence, dimension: int, precision: str = "exact",
+            output_grid: Grid | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stage records of a chain, in the order they are applied (the last member first)."""
     from .transforms import IdentityTransform, ScaleTransform
     from .transforms.bspline import BSplineTransform
@@ -234,6 +247,8 @@ def _stages(transforms: Sequence, dimension: int) -> tuple[np.ndarray, np.ndarra
                 size, origin = t.grid_size, t.grid_origin
                 spacing, direction = t.grid_spacing, t.grid_direction
                 ints[0, s, 5] = t.order
+                ints[0, s, 7] = output_grid is not None and _separable(t, s, precision,
+                                                                        output_grid)
             else:
                 values = np.ascontiguousarray(t.field, dtype=np.float64).reshape(-1)
                 size, origin = t.field_size, t.field_origin
@@ -276,7 +291,7 @@ def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpo
         default_values=default_values(default_value, out_dtype, components, complex_pixels),
         grids=grids)
     if not all(t.is_linear for t in transforms):
-        ints, reals, data = _stages(transforms, d)
+        ints, reals, data = _stages(transforms, d, precision, output_grid)
         n = int(np.count_nonzero(ints[0, :, 6]))
         return ResamplePlan(row_ends=np.zeros((1, 1, 2, 3)),
                             index_to_cindex=np.full((1, 4, 4), np.nan), n_stages=n,

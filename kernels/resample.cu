@@ -134,13 +134,17 @@ __global__ void resample_points(const TIn* __restrict__ in, TOut* __restrict__ o
     const double index[3] = {(double)x, (double)(row % a.out_size[1]),
                              (double)(row / a.out_size[1])};
     // ITK's TransformIndexToPhysicalPoint: from the origin, adding A[r][j] * i_j in order
-    double p[3];
+    double p[3], first[3];
     for (int r = 0; r < 3; ++r) {
-      double acc = a.out_origin[r];
-      for (int j = 0; j < 3; ++j) acc += a.out_matrix[3 * r + j] * index[j];
+      double acc = a.out_origin[r], acc0 = a.out_origin[r];
+      for (int j = 0; j < 3; ++j) {
+        acc += a.out_matrix[3 * r + j] * index[j];
+        acc0 += a.out_matrix[3 * r + j] * (j == 0 ? 0.0 : index[j]);
+      }
       p[r] = acc;
+      first[r] = acc0;
     }
-    gr_apply_stages(item_i, item_f, stage_data, a.n_stages, p);
+    gr_apply_stages(item_i, item_f, stage_data, a.n_stages, p, first);
     double c[3];
     gr_to_grid(a.in_matrix, a.in_origin, p, c);
     TOut* dst = out + ((item * a.rows + row) * nx + x) * a.components;

@@ -61,11 +61,20 @@ __device__ __forceinline__ double gr_bspline_kernel(int order, double u) {
 // support points, x fastest, weight (1 * w_x) * w_y * w_z, each component accumulated
 // from 0, then the point added.
 __device__ __forceinline__ void gr_stage_bspline(const double* f, const long long* st,
-                                                 const double* data, double* p) {
+                                                 const double* data, double* p,
+                                                 const double* row_first) {
   const int d = (int)st[6];
   const int order = (int)st[5];
   double c[3];
   gr_to_grid(f, f + 9, p, c);
+  if (st[7]) {
+    // separable: y and z from the row's first point (the grid is aligned with the output
+    // grid, so they do not change along the row)
+    double c_first[3];
+    gr_to_grid(f, f + 9, row_first, c_first);
+    c[1] = c_first[1];
+    c[2] = c_first[2];
+  }
   // ITK's InsideValidRegion with the limits the planner computed (stage_data holds, before
   // the coefficients, per axis: the upper limit, the ends of its 4-ULP window, the value
   // 6 ULP below it): a point almost equal to the upper limit is moved below it and counts
@@ -95,6 +104,25 @@ __device__ __forceinline__ void gr_stage_bspline(const double* f, const long lon
   const long long plane = gx * gy * gz;
   const int nz = d == 3 ? order + 1 : 1;
   double disp[3] = {0.0, 0.0, 0.0};
+  if (st[7]) {
+    // fast precision: per x support point the y-z sum s_j = sum over kz, ky of
+    // (w_y * w_z) * coef, then disp_j = sum over kx of w_x * s_j (the cpu backend keeps the
+    // s_j of a whole row, computed in this same order)
+    for (int kx = 0; kx <= order; ++kx) {
+      double sum[3] = {0.0, 0.0, 0.0};
+      for (int kz = 0; kz < nz; ++kz)
+        for (int ky = 0; ky <= order; ++ky) {
+          double weight = w[1][ky];
+          if (d == 3) weight *= w[2][kz];
+          const long long at =
+              ((start[2] + kz) * gy + (start[1] + ky)) * gx + (start[0] + kx);
+          for (int j = 0; j < d; ++j) sum[j] += weight * data[st[4] + 12 + j * plane + at];
+        }
+      for (int j = 0; j < d; ++j) disp[j] += w[0][kx] * sum[j];
+    }
+    for (int j = 0; j < d; ++j) p[j] = disp[j] + p[j];
+    return;
+  }
   for (int kz = 0; kz < nz; ++kz)
     for (int ky = 0; ky <= order; ++ky)
       for (int kx = 0; kx <= order; ++kx) {
@@ -163,16 +191,17 @@ __device__ __forceinline__ void gr_stage_field(const double* f, const long long*
   for (int j = 0; j < d; ++j) p[j] += disp[j];
 }
 
-// All stages of one item, in order.
+// All stages of one item, in order; row_first is the physical point of the row's x = 0
+// voxel (used by a separable B-spline, which is always the first stage).
 __device__ __forceinline__ void gr_apply_stages(const long long* stage_i, const double* stage_f,
                                                 const double* stage_data, long long n,
-                                                double* p) {
+                                                double* p, const double* row_first) {
   for (long long s = 0; s < n; ++s) {
     const long long* st = stage_i + s * GR_STAGE_INTS;
     const double* f = stage_f + s * GR_STAGE_REALS;
     if (st[0] == GR_STAGE_AFFINE) gr_stage_affine(f, st, p);
     else if (st[0] == GR_STAGE_SCALE) gr_stage_scale(f, st, p);
-    else if (st[0] == GR_STAGE_BSPLINE) gr_stage_bspline(f, st, stage_data, p);
+    else if (st[0] == GR_STAGE_BSPLINE) gr_stage_bspline(f, st, stage_data, p, row_first);
     else gr_stage_field(f, st, stage_data, p);
   }
 }

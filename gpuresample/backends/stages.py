@@ -140,6 +140,9 @@ def _bspline(f, st, data, pts, nx):
     nz = support if d == 3 else 1
     lower = 2147483647.5 if order == 0 else 0.5 * (order - 1)
     w = np.ones((3, 4))
+    if st[7]:
+        _bspline_separable(f, st, data, pts, nx, lower, w)
+        return
     for x in range(nx):
         v0 = pts[x, 0] - f[9]
         v1 = pts[x, 1] - f[10]
@@ -183,6 +186,61 @@ def _bspline(f, st, data, pts, nx):
         pts[x, 1] = acc1 + pts[x, 1]
         if d == 3:
             pts[x, 2] = acc2 + pts[x, 2]
+
+
+@njit(nogil=True)
+def _grid_index(f, p0, p1, p2, r):
+    # row r of c = P·(p − origin), summed from 0
+    return ((0.0 + f[3 * r] * (p0 - f[9])) + f[3 * r + 1] * (p1 - f[10])) \
+        + f[3 * r + 2] * (p2 - f[11])
+
+
+@njit(nogil=True)
+def _bspline_separable(f, st, data, pts, nx, lower, w):
+    """The fast-precision B-spline of a control grid aligned with the output grid: the y
+    and z weights come from the row's first point, the y-z sums of each control column
+    are formed once per row, and each voxel only combines four of them with its x weights
+    (kernels/stages.cuh forms the same sums, in the same order, per voxel)."""
+    d = st[6]
+    order = st[5]
+    base = st[4]
+    gx, gy, gz = st[1], st[2], st[3]
+    plane = gx * gy * gz
+    coefficients = base + 12
+    support = order + 1
+    nz = support if d == 3 else 1
+    p0, p1, p2 = pts[0, 0], pts[0, 1], pts[0, 2]
+    ok, c1 = _valid_axis(_grid_index(f, p0, p1, p2, 1), data, base + 1, lower)
+    if not ok:
+        return
+    s2 = 0
+    if d == 3:
+        ok, c2 = _valid_axis(_grid_index(f, p0, p1, p2, 2), data, base + 2, lower)
+        if not ok:
+            return
+        s2 = _weights(order, c2, w, 2)
+    s1 = _weights(order, c1, w, 1)
+    sums = np.zeros((3, gx))
+    for g in range(gx):
+        for kz in range(nz):
+            for ky in range(support):
+                weight = w[1, ky]
+                if d == 3:
+                    weight *= w[2, kz]
+                at = coefficients + ((s2 + kz) * gy + (s1 + ky)) * gx + g
+                for j in range(d):
+                    sums[j, g] += weight * data[at + j * plane]
+    for x in range(nx):
+        ok, c0 = _valid_axis(_grid_index(f, pts[x, 0], pts[x, 1], pts[x, 2], 0), data, base,
+                             lower)
+        if not ok:
+            continue
+        s0 = _weights(order, c0, w, 0)
+        for j in range(d):
+            acc = 0.0
+            for kx in range(support):
+                acc += w[0, kx] * sums[j, s0 + kx]
+            pts[x, j] = acc + pts[x, j]
 
 
 @njit(inline="always")
