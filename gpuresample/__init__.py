@@ -21,6 +21,7 @@ from .io import (dicom_series_files, dicom_series_ids, read_image, write_dicom_s
                  write_image)
 from .io.nifti import from_nibabel, to_nibabel
 from .sitk_interop import from_sitk, to_sitk
+from .transform_files import TransformFileError, read_transform, write_transform
 from .transforms.bspline import BSplineTransform
 from .transforms.displacement import DisplacementFieldTransform, invert_displacement_field
 from .transforms import (AffineTransform, CompositeTransform, Euler2DTransform,
@@ -40,4 +41,5 @@ __all__ = [
     "invert_displacement_field", "cast", "rescale_intensity", "Tolerances",
     "get_tolerances", "set_tolerances", "read_image", "write_image", "dicom_series_ids",
     "dicom_series_files", "write_dicom_series", "from_nibabel", "to_nibabel",
+    "read_transform", "write_transform", "TransformFileError",
 ]

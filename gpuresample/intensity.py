@@ -18,7 +18,7 @@ import numpy as np
 
 from .arithmetic import c_cast_array, c_cast_value
 from .image import Image
-from .pixeltypes import PixelType, as_pixel_type
+from .pixeltypes import as_pixel_type
 
 __all__ = ["cast", "rescale_intensity"]
 

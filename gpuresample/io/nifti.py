@@ -68,7 +68,7 @@ import numpy as np
 
 from ..image import Image
 from . import _nifti1 as n1
-from .common import ImageFileError, atomic_write, check_payload_size, require
+from .common import ImageFileError, atomic_write, check_payload_size, gzip_compress, require
 from .metaimage import stack_series
 
 __all__ = ["read", "write", "read_series", "from_nibabel", "to_nibabel"]
@@ -225,7 +225,11 @@ def _open(path: str) -> tuple[BinaryIO, bool]:
     magic = fh.read(2)
     fh.seek(0)
     if magic == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=fh, mode="rb"), True
+        try:   # ISA-L inflates about 3x faster than zlib, when installed
+            from isal.igzip import IGzipFile as GzipFile
+        except ImportError:
+            GzipFile = gzip.GzipFile
+        return GzipFile(fileobj=fh, mode="rb"), True
     return fh, False
 
 
@@ -369,17 +373,15 @@ def write(image: Image, path: str, *, compress: bool = False, compression_level:
         ``.nii.gz`` is gzip-compressed, ``.nii`` is not: the name decides, as in ITK
         (``compress`` is accepted and ignored).
     compression_level : int
-        gzip level for ``.nii.gz``, 6 by default (zlib's, which ITK uses).
+        gzip level for ``.nii.gz``, 6 by default (zlib's, which ITK uses; ISA-L's level 3
+        when installed, see :func:`gpuresample.io.common.gzip_compress`).
     """
     fields, dispvect = _header_fields(image)
     head = _header_bytes(fields) + b"\x00" * (_OFFSET - _HEADER)
     data = _voxels(image, dispvect)
     with atomic_write(path) as tmp, open(tmp, "wb") as fh:
         if path.lower().endswith(".gz"):
-            with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=compression_level,
-                               mtime=0) as gz:
-                gz.write(head)
-                gz.write(data)
+            fh.write(gzip_compress(head + bytes(data), compression_level))
         else:
             fh.write(head)
             fh.write(data)

@@ -55,13 +55,12 @@ from __future__ import annotations
 import math
 import os
 import warnings
-import zlib
 from typing import Any
 
 import numpy as np
 
 from ..image import Image
-from .common import ImageFileError, atomic_write, check_payload_size, require
+from .common import ImageFileError, atomic_write, check_payload_size, gzip_compress, require
 from .metaimage import format_numbers, inflate_exactly, stack_series
 
 __all__ = ["read", "write", "read_series"]
@@ -526,8 +525,7 @@ def write(image: Image, path: str, *, compress: bool = False,
     payload: Any = (array.astype(array.dtype.newbyteorder("<"), copy=False)
                     .reshape(-1).view(np.uint8))
     if compress:
-        packer = zlib.compressobj(compression_level, zlib.DEFLATED, 31)
-        payload = packer.compress(payload) + packer.flush()
+        payload = gzip_compress(payload, compression_level)
     encoding = "gzip" if compress else "raw"
     if not path.lower().endswith(".nhdr"):
         with atomic_write(path) as tmp, open(tmp, "wb") as fh:
