@@ -127,21 +127,27 @@ def _weights(order, c, w, j):
     return start
 
 
+@njit(inline="always")
+def _bspline_layout(st):
+    """A B-spline stage record unpacked: dimension, order, offset of its limits, control
+    grid size, points per component, offset of the coefficients, support and its z extent,
+    and the lower limit of the valid region (ITK's unsigned order - 1 wraps for order 0)."""
+    d = st[6]
+    order = st[5]
+    support = order + 1
+    lower = 2147483647.5 if order == 0 else 0.5 * (order - 1)
+    return (d, order, st[4], st[1], st[2], st[3], st[1] * st[2] * st[3], st[4] + 12,
+            support, support if d == 3 else 1, lower)
+
+
 @njit(nogil=True)
 def _bspline(f, st, data, pts, nx):
     # BSplineTransform::TransformPoint (gpuresample/transforms/bspline.py, step by step)
-    d = st[6]
-    order = st[5]
-    base = st[4]
-    gx, gy, gz = st[1], st[2], st[3]
-    plane = gx * gy * gz
-    coefficients = base + 12
-    support = order + 1
-    nz = support if d == 3 else 1
-    lower = 2147483647.5 if order == 0 else 0.5 * (order - 1)
+    d, order, base, gx, gy, gz, plane, coefficients, support, nz, lower = \
+        _bspline_layout(st)
     w = np.ones((3, 4))
     if st[7]:
-        _bspline_separable(f, st, data, pts, nx, lower, w)
+        _bspline_separable(f, st, data, pts, nx, w)
         return
     for x in range(nx):
         v0 = pts[x, 0] - f[9]
@@ -196,19 +202,13 @@ def _grid_index(f, p0, p1, p2, r):
 
 
 @njit(nogil=True)
-def _bspline_separable(f, st, data, pts, nx, lower, w):
+def _bspline_separable(f, st, data, pts, nx, w):
     """The fast-precision B-spline of a control grid aligned with the output grid: the y
     and z weights come from the row's first point, the y-z sums of each control column
     are formed once per row, and each voxel only combines four of them with its x weights
     (kernels/stages.cuh forms the same sums, in the same order, per voxel)."""
-    d = st[6]
-    order = st[5]
-    base = st[4]
-    gx, gy, gz = st[1], st[2], st[3]
-    plane = gx * gy * gz
-    coefficients = base + 12
-    support = order + 1
-    nz = support if d == 3 else 1
+    d, order, base, gx, gy, gz, plane, coefficients, support, nz, lower = \
+        _bspline_layout(st)
     p0, p1, p2 = pts[0, 0], pts[0, 1], pts[0, 2]
     ok, c1 = _valid_axis(_grid_index(f, p0, p1, p2, 1), data, base + 1, lower)
     if not ok:
