@@ -17,8 +17,10 @@ Example
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import glob
+import itertools
 import json
 import math
 import os
@@ -264,9 +266,17 @@ def _run_all(job: ResampleJob, inputs: Sequence[str], outputs: Sequence[str],
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool, \
             tqdm(total=len(todo), unit="file", disable=not show, file=sys.stderr) as bar:
-        reads = [(src, dst, pool.submit(read_input, src, series)) for src, dst in todo]
+        # reads run at most ``jobs`` files ahead, so writes interleave with them (and
+        # memory holds a few volumes, not the folder)
+        pending = iter(todo)
+        reads = collections.deque()
+        for src, dst in itertools.islice(pending, jobs):
+            reads.append((src, dst, pool.submit(read_input, src, series)))
         writes = []
-        for src, dst, future in reads:
+        while reads:
+            src, dst, future = reads.popleft()
+            for nxt, nxt_dst in itertools.islice(pending, 1):
+                reads.append((nxt, nxt_dst, pool.submit(read_input, nxt, series)))
             try:
                 result = job.run(future.result())
             except Exception as exc:   # any failure of one input: report, go on

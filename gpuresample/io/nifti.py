@@ -1,7 +1,8 @@
 """NIfTI-1 files (``.nii``, ``.nii.gz``) and nibabel images, as ITK reads and writes them.
 
-nibabel (extra ``nifti``) parses and lays out the 348-byte header; the geometry rules and
-their float arithmetic are ITK's (:mod:`gpuresample.io._nifti1`, SEMANTICS §9.3):
+The 348-byte header is read and written with its own layout (no nibabel needed for files);
+nibabel (extra ``nifti``) is used only by :func:`from_nibabel` / :func:`to_nibabel`. The
+geometry rules and their float arithmetic are ITK's (:mod:`gpuresample.io._nifti1`, SEMANTICS §9.3):
 
 * RAS <-> LPS: origin ``(-m03, -m13, +m23)``, direction column ``d`` the normalised
   ``(-m0d, -m1d, +m2d)`` of the chosen matrix; spacing ``pixdim[1..]`` (not the matrix
@@ -86,6 +87,23 @@ _MAX_INFLATE_RATIO = 1032
 
 def _nibabel():
     return require("nibabel", "nifti", "NIfTI files")
+
+
+# The 348-byte NIfTI-1 header (nifti1.h; the field names nibabel uses too). Files are read
+# and written with this layout alone, so reading a .nii needs no nibabel import.
+_HEADER_DTYPE = np.dtype([
+    ("sizeof_hdr", "i4"), ("data_type", "S10"), ("db_name", "S18"), ("extents", "i4"),
+    ("session_error", "i2"), ("regular", "S1"), ("dim_info", "u1"), ("dim", "i2", (8,)),
+    ("intent_p1", "f4"), ("intent_p2", "f4"), ("intent_p3", "f4"), ("intent_code", "i2"),
+    ("datatype", "i2"), ("bitpix", "i2"), ("slice_start", "i2"), ("pixdim", "f4", (8,)),
+    ("vox_offset", "f4"), ("scl_slope", "f4"), ("scl_inter", "f4"), ("slice_end", "i2"),
+    ("slice_code", "u1"), ("xyzt_units", "u1"), ("cal_max", "f4"), ("cal_min", "f4"),
+    ("slice_duration", "f4"), ("toffset", "f4"), ("glmax", "i4"), ("glmin", "i4"),
+    ("descrip", "S80"), ("aux_file", "S24"), ("qform_code", "i2"), ("sform_code", "i2"),
+    ("quatern_b", "f4"), ("quatern_c", "f4"), ("quatern_d", "f4"), ("qoffset_x", "f4"),
+    ("qoffset_y", "f4"), ("qoffset_z", "f4"), ("srow_x", "f4", (4,)), ("srow_y", "f4", (4,)),
+    ("srow_z", "f4", (4,)), ("intent_name", "S16"), ("magic", "S4"),
+])
 
 
 # --------------------------------------------------------------------------- layout
@@ -192,7 +210,6 @@ def _image(nim: dict[str, Any], raw: np.ndarray, slope: float, inter: float,
 
 # --------------------------------------------------------------------------- read
 def _parse_header(raw: bytes, path: str):
-    nib = _nibabel()
     if len(raw) < _HEADER:
         raise ImageFileError(f"{path}: {len(raw)} bytes, shorter than a NIfTI-1 header "
                              f"({_HEADER}): truncated or not a NIfTI file")
@@ -206,13 +223,7 @@ def _parse_header(raw: bytes, path: str):
         raise ImageFileError(f"{path}: not a NIfTI file (bad dim[0] and sizeof_hdr)")
     endian = "<" if 1 <= dim0 <= 7 else ">" if 1 <= swapped <= 7 else (
         "<" if size_le == _HEADER else ">")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            header = nib.Nifti1Header(np.frombuffer(raw[:_HEADER], dtype=np.uint8).tobytes(),
-                                      endianness=endian, check=False)
-    except Exception as exc:    # nibabel raises HeaderDataError, ValueError, ...
-        raise ImageFileError(f"{path}: bad NIfTI header ({exc})") from None
+    header = np.frombuffer(raw[:_HEADER], dtype=_HEADER_DTYPE.newbyteorder(endian))[0]
     if not 1 <= int(header["dim"][0]) <= 7:
         raise ImageFileError(f"{path}: not a NIfTI file (dim[0] = {int(header['dim'][0])})")
     return header, endian
@@ -342,9 +353,7 @@ def _header_fields(image: Image) -> tuple[dict[str, Any], bool]:
 
 
 def _header_bytes(fields: dict[str, Any]) -> bytes:
-    nib = _nibabel()
-    header = nib.Nifti1Header()
-    block = np.zeros((), dtype=header.structarr.dtype)
+    block = np.zeros((), dtype=_HEADER_DTYPE.newbyteorder("<"))
     for key, value in fields.items():
         block[key] = value
     return block.tobytes()
