@@ -16,7 +16,7 @@ from .grids import bounding_grid
 from .image import Image, array_from_image, array_view_from_image, image_from_array
 from .intensity import cast, rescale_intensity
 from .pixeltypes import PixelType, as_pixel_type
-from .resample import resample
+from .resample import resample, resample_batch
 from .io import (dicom_series_files, dicom_series_ids, read_image, write_dicom_series,
                  write_image)
 from .io.nifti import from_nibabel, to_nibabel
@@ -33,7 +33,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Image", "PixelType", "Grid", "as_pixel_type", "image_from_array", "array_from_image",
-    "array_view_from_image", "resample", "bounding_grid", "backends", "from_sitk", "to_sitk",
+    "array_view_from_image", "resample", "resample_batch", "bounding_grid", "backends",
+    "from_sitk", "to_sitk",
     "Transform", "IdentityTransform", "TranslationTransform", "Euler2DTransform",
     "Euler3DTransform", "Similarity2DTransform", "Similarity3DTransform",
     "VersorTransform", "VersorRigid3DTransform", "ScaleTransform", "AffineTransform",

@@ -30,7 +30,7 @@ from .backends.kernel_source import MAX_STAGES, STAGE_INTS, STAGE_KINDS, STAGE_R
 from .geometry import (Grid, index_to_physical_matrix, index_to_point,
                        physical_to_index_matrix, point_to_continuous_index)
 
-__all__ = ["ResamplePlan", "make_plan", "row_end_indices", "default_values"]
+__all__ = ["ResamplePlan", "make_plan", "stack_plans", "row_end_indices", "default_values"]
 
 
 @dataclass(frozen=True)
@@ -306,3 +306,35 @@ def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpo
     return ResamplePlan(row_ends=row_ends,
                         index_to_cindex=_fused_affine(input_grid, output_grid, transforms)[None],
                         **common)
+
+
+def stack_plans(plans: Sequence[ResamplePlan]) -> ResamplePlan:
+    """One batched plan from plans of the same grids, types and path (one item each).
+
+    Item ``b`` of the result is ``plans[b]``: row ends and stage records are stacked along
+    the batch axis, stage data concatenated (each item's data offsets moved along).
+    """
+    first = plans[0]
+    for p in plans[1:]:
+        if (p.out_size, p.in_size, p.components, p.in_dtype, p.out_dtype, p.interpolator,
+                p.precision, p.per_voxel) != (first.out_size, first.in_size,
+                                              first.components, first.in_dtype,
+                                              first.out_dtype, first.interpolator,
+                                              first.precision, first.per_voxel):
+            raise ValueError("only plans of the same grids, types and path can be stacked")
+    stage_i = np.concatenate([p.stage_i for p in plans])
+    offset = 0
+    for b, p in enumerate(plans):
+        deformable = np.isin(stage_i[b, :, 0], (STAGE_KINDS["bspline"], STAGE_KINDS["field"]))
+        stage_i[b, deformable & (stage_i[b, :, 6] > 0), 4] += offset
+        offset += p.stage_data.size
+    return ResamplePlan(
+        out_size=first.out_size, in_size=first.in_size, components=first.components,
+        in_dtype=first.in_dtype, out_dtype=first.out_dtype,
+        interpolator=first.interpolator, precision=first.precision,
+        default_values=first.default_values,
+        row_ends=np.concatenate([p.row_ends for p in plans]),
+        index_to_cindex=np.concatenate([p.index_to_cindex for p in plans]),
+        n_stages=max(p.n_stages for p in plans), stage_i=stage_i,
+        stage_f=np.concatenate([p.stage_f for p in plans]),
+        stage_data=np.concatenate([p.stage_data for p in plans]), grids=first.grids)

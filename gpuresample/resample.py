@@ -7,6 +7,8 @@ or the result is all background: the classic black-image pitfall.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from .backends import get_backend, resolve_device
@@ -15,10 +17,10 @@ from .geometry import Grid
 from .grids import grid_of, output_grid
 from .image import Image
 from .pixeltypes import PixelType, as_pixel_type
-from .plan import make_plan
+from .plan import make_plan, stack_plans
 from .transforms import CompositeTransform, Transform
 
-__all__ = ["resample"]
+__all__ = ["resample", "resample_batch"]
 
 _INTERPOLATOR_ALIASES = {
     "linear": "linear", "bilinear": "linear", "trilinear": "linear", 2: "linear",
@@ -126,12 +128,75 @@ def resample(image: Image, transform: Transform | None = None, interpolator="lin
     >>> gr.array_from_image(out)[0].tolist()
     [0.5, 1.5, 2.5, 0.0]
     """
-    if not isinstance(image, Image):
-        raise TypeError(f"image must be a gpuresample Image, got {type(image).__name__}")
+    return _resample([image], [transform], interpolator, default_value, output_pixel_type,
+                     reference, size, origin, spacing, direction, device, precision)[0]
+
+
+def resample_batch(images: Image | Sequence[Image], transforms: Sequence,
+                   interpolator="linear", default_value: float | complex = 0.0,
+                   output_pixel_type=None, *, reference: Image | Grid | None = None,
+                   size=None, origin=None, spacing=None, direction=None,
+                   device: str | None = None, precision: str = "exact") -> list[Image]:
+    """Resample many (image, transform) pairs onto one output grid, in one launch per path.
+
+    Either one image through many transforms (``images`` an Image), or a stack of images
+    on the same grid, with the same pixel type and device, one transform each (the
+    augmentation case). Every result is exactly what :func:`resample` gives for its pair
+    (tested bit for bit); the batch runs as one kernel launch for the linear transforms and
+    one for the deformable ones. The output grid is set as in :func:`resample`, from the
+    first image when no ``reference`` is given.
+
+    Returns
+    -------
+    list of Image, one per transform, in order.
+
+    Examples
+    --------
+    >>> import numpy as np, gpuresample as gr
+    >>> img = gr.image_from_array(np.arange(12, dtype=np.float32).reshape(3, 4))
+    >>> shifts = [gr.TranslationTransform((dx, 0.0)) for dx in (0.0, 1.0)]
+    >>> [gr.array_from_image(o)[0].tolist() for o in gr.resample_batch(img, shifts,
+    ...                                                                device="cpu")]
+    [[0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 0.0]]
+    """
+    transforms = list(transforms)
+    if not transforms:
+        raise ValueError("resample_batch needs at least one transform")
+    if isinstance(images, Image):
+        images = [images] * len(transforms)
+    images = list(images)
+    if len(images) != len(transforms):
+        raise ValueError(f"got {len(images)} images for {len(transforms)} transforms")
+    return _resample(images, transforms, interpolator, default_value, output_pixel_type,
+                     reference, size, origin, spacing, direction, device, precision)
+
+
+def _check_batch(images: Sequence[Image]) -> None:
+    """Every image of a batch is an Image on the first one's grid, type and device."""
+    for img in images:
+        if not isinstance(img, Image):
+            raise TypeError(f"image must be a gpuresample Image, got {type(img).__name__}")
+    first = images[0]
+    for k, img in enumerate(images[1:], start=1):
+        same = (img.size == first.size and img.origin == first.origin
+                and img.spacing == first.spacing
+                and np.array_equal(img.direction, first.direction))
+        if not same:
+            raise ValueError(f"batch image {k} is not on the first image's grid")
+        if (img.pixel_type, img.number_of_components, img.device) != (
+                first.pixel_type, first.number_of_components, first.device):
+            raise ValueError(f"batch image {k} differs from the first in pixel type, "
+                             "components or device")
+
+
+def _resample(images, transforms, interpolator, default_value, output_pixel_type,
+              reference, size, origin, spacing, direction, device, precision) -> list[Image]:
+    _check_batch(images)
+    image = images[0]
     dimension = image.dimension
     if dimension not in (2, 3):
         raise ValueError(f"resampling supports 2-D and 3-D images; this image is {dimension}-D")
-    chain = _transform_chain(transform, dimension)
+    chains = [_transform_chain(t, dimension) for t in transforms]
     interp = _interpolator(interpolator)
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
@@ -149,30 +214,44 @@ def resample(image: Image, transform: Transform | None = None, interpolator="lin
 
     on_gpu = image.device.startswith("cuda")
     backend_name = resolve_device(device, on_gpu)
-    for kind in sorted({transform_kind(t) for t in chain} or {"affine"}):
+    for kind in sorted({transform_kind(t) for chain in chains for t in chain} or {"affine"}):
         check_supported(backend_name, transform_kind=kind)
     check_supported(backend_name, interpolator=interp, pixel_type=in_type,
                     precision=precision, dimension=dimension)
     backend = get_backend(backend_name)
 
     in_real, out_real = _real_dtype(in_type), _real_dtype(out_type)
-    per_value = 2 if in_type.is_complex else 1
-    components = image.number_of_components * per_value
-    plan = make_plan(image_grid, grid, chain, interp, in_real, out_real, components,
-                     default_value, precision, complex_pixels=in_type.is_complex)
-
-    src = _move(image._array, backend_name)
-    if in_type.is_complex:
-        src = src.view(in_real)
-    src = src.reshape(1, *plan.in_size[::-1], components)
+    components = image.number_of_components * (2 if in_type.is_complex else 1)
+    plans = [make_plan(image_grid, grid, chain, interp, in_real, out_real, components,
+                       default_value, precision, complex_pixels=in_type.is_complex)
+             for chain in chains]
+    shared = all(img is image for img in images)
     xp = backend.xp()
-    out = xp.empty((1, *plan.out_size[::-1], components), dtype=out_real)
-    backend.execute(plan, src, out)
+    results: list = [None] * len(plans)
+    # one launch per path: the scan-line rows of linear chains, the per-voxel stages
+    for per_voxel in (False, True):
+        group = [b for b, p in enumerate(plans) if p.per_voxel == per_voxel]
+        if not group:
+            continue
+        plan = stack_plans([plans[b] for b in group])
+        arrays = [_move(images[b]._array, backend_name) for b in (group[:1] if shared else group)]
+        src = arrays[0] if len(arrays) == 1 else xp.stack(arrays)
+        if in_type.is_complex:
+            src = src.view(in_real)
+        src = xp.ascontiguousarray(src).reshape(len(arrays), *plan.in_size[::-1], components)
+        out = xp.empty((len(group), *plan.out_size[::-1], components), dtype=out_real)
+        backend.execute(plan, src, out, 0 if shared else src[0].size)
+        for k, b in enumerate(group):
+            results[b] = out[k]
 
     shape = tuple(grid.size[::-1]) + ((image.number_of_components,) if out_type.is_vector else ())
-    result = out.reshape(-1).view(out_type.dtype).reshape(shape)
     wanted = ("cuda" if on_gpu else "cpu") if device is None else backend_name
-    if wanted == "cpu" or wanted == "cuda-host":
-        result = _move(result, "cpu")
-    return Image._from_array(result, is_vector=out_type.is_vector, origin=grid.origin,
-                             spacing=grid.spacing, direction=grid.direction)
+    images_out = []
+    for out in results:
+        result = out.reshape(-1).view(out_type.dtype).reshape(shape)
+        if wanted == "cpu" or wanted == "cuda-host":
+            result = _move(result, "cpu")
+        images_out.append(Image._from_array(result, is_vector=out_type.is_vector,
+                                            origin=grid.origin, spacing=grid.spacing,
+                                            direction=grid.direction))
+    return images_out

@@ -199,6 +199,7 @@ __device__ __forceinline__ void gr_apply_stages(const long long* stage_i, const 
   for (long long s = 0; s < n; ++s) {
     const long long* st = stage_i + s * GR_STAGE_INTS;
     const double* f = stage_f + s * GR_STAGE_REALS;
+    if (st[6] == 0) break;  // an unused slot: this batch item has fewer stages
     if (st[0] == GR_STAGE_AFFINE) gr_stage_affine(f, st, p);
     else if (st[0] == GR_STAGE_SCALE) gr_stage_scale(f, st, p);
     else if (st[0] == GR_STAGE_BSPLINE) gr_stage_bspline(f, st, stage_data, p, row_first);

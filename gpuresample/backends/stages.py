@@ -323,6 +323,8 @@ def apply_stages(stage_i, stage_f, stage_data, n_stages, pts, nx):
     for s in range(n_stages):
         st = stage_i[s]
         f = stage_f[s]
+        if st[6] == 0:
+            break   # an unused slot: this batch item has fewer stages
         kind = st[0]
         if kind == AFFINE:
             _affine(f, st[6], pts, nx)
