@@ -22,7 +22,7 @@ import os
 import threading
 
 import numpy as np
-from numba import njit, prange
+from numba import literally, njit, prange
 
 from ..plan import ResamplePlan
 from .stages import apply_stages, index_points, to_grid_indices
@@ -59,14 +59,19 @@ def _point_positions(grids, y, z, nx, stage_i, stage_f, stage_data, n_stages, c,
 
 @njit(nogil=True)
 def _sample_row(src, dst, c, first, nx, defaults, in_size, nc, bounds, out_int, out_f64,
-                real, nearest):
+                real, nearest, scalar):
     """Every pixel of one output row from its input continuous indices ``c`` (nx, 3), as
     kernels/resample.cu's gr_sample: ITK's inside test, nearest or linear interpolation,
     the conversion to the output type.
 
     Written as one flat loop on purpose: numba adds reference counting to every call that
-    passes arrays, which in a per-pixel helper halved the speed.
+    passes arrays, which in a per-pixel helper halved the speed. ``nearest`` is made a
+    compile-time constant, so each interpolator gets its own loop.
     """
+    literally(nearest)
+    literally(scalar)
+    if scalar:
+        nc = 1
     lower = real(-0.5)
     half = real(0.5)
     zero = real(0.0)
@@ -212,7 +217,7 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, digest: str
             else:
                 _row_positions(row_ends[item, row], nx, c, real)
             _sample_row(src, out[item, row], c, first, nx, defaults, in_size, nc, bounds,
-                        out_int, out_f64, real, nearest)
+                        out_int, out_f64, real, nearest, scalar)
 
     return kernel
 
