@@ -318,7 +318,8 @@ def info(path: str, as_json: bool) -> None:
     except (OSError, ValueError, ImportError) as exc:
         _fail(str(exc))
     report.update(size=list(image.size), spacing=list(image.spacing),
-                  origin=list(image.origin), direction=image.direction.ravel().tolist(),
+                  origin=list(image.origin),
+                  direction=(image.direction.ravel() + 0.0).tolist(),   # no "-0.0"
                   pixel_type=image.pixel_type.name,
                   pixel_type_description=image.pixel_type.description,
                   components=image.number_of_components)
