@@ -5,8 +5,11 @@ bit in both precisions: positions ``c = c0 + alpha·(c1 - c0)`` with ``alpha = x
 ITK's inside test, nearest ``floor(c + 0.5)``, linear lerps in x, then y, then z with edge
 replication, and the clamp-then-truncate conversion to the output type.
 
-Numba's default threading layer aborts the process when two threads enter a parallel
-function at once, so calls are serialised with a lock.
+Threads and forks: numba's ``workqueue`` layer aborts the process when two threads enter
+a parallel function at once, and GNU OpenMP (``omp``, which numba prefers when it finds it)
+kills a child forked after use, as PyTorch DataLoader workers are. So the first use picks
+``tbb`` when its library loads (the ``tbb`` wheel), else ``workqueue`` (fork-safe), unless
+``NUMBA_THREADING_LAYER`` names one; and calls are serialised with a lock.
 
 Example
 -------
@@ -17,10 +20,14 @@ True
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import hashlib
 import os
+import sys
 import threading
 
+import numba
 import numpy as np
 from numba import literally, njit, prange
 
@@ -165,6 +172,25 @@ def _sample_row(src, dst, c, first, nx, defaults, in_size, nc, bounds, out_int, 
                 dst[o + k] = b_hi
             else:
                 dst[o + k] = v
+
+
+def _select_threading_layer() -> None:
+    """``tbb`` if its shared library loads, else ``workqueue``; a layer the user chose (or
+    one numba already started) is left alone. See the module notes."""
+    if numba.config.THREADING_LAYER != "default":
+        return
+    try:
+        # in a virtualenv numba cannot find the wheel's libtbb: load it globally first
+        for lib in sorted(glob.glob(os.path.join(sys.prefix, "lib", "libtbb.so.12*"))):
+            ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
+            break
+        from numba.np.ufunc import tbbpool  # noqa: F401  (raises when tbb cannot load)
+        numba.config.THREADING_LAYER = "tbb"
+    except Exception:   # no tbb, an incompatible one, ...: the fork-safe default
+        numba.config.THREADING_LAYER = "workqueue"
+
+
+_select_threading_layer()
 
 
 def _sources_digest() -> str:
