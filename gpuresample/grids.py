@@ -14,7 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .geometry import Grid, index_to_physical_matrix, index_to_point, physical_to_index_matrix
+from .geometry import (Grid, index_to_physical_matrix, index_to_point, physical_to_index_matrix,
+                       point_to_continuous_index)
 
 __all__ = ["output_grid", "grid_of", "bounding_grid"]
 
@@ -158,7 +159,7 @@ def _sampled_extent(src: Grid, transform, box: np.ndarray, anchor: np.ndarray, o
         flat = np.arange(start, min(start + chunk, total))
         lattice = np.stack(np.unravel_index(flat, counts[::-1])[::-1], axis=1) + low
         mapped = transform.transform_points(lattice @ A.T)
-        cidx = (mapped - np.asarray(src.origin)) @ P_src.T
+        cidx = point_to_continuous_index(mapped, src.origin, P_src)   # resample's arithmetic
         inside = np.all((cidx >= -0.5) & (cidx < upper), axis=1)
         if inside.any():
             found_low = np.minimum(found_low, lattice[inside].min(axis=0))
