@@ -4,7 +4,7 @@ Example
 -------
 >>> from gpuresample.capabilities import SUPPORT, check_supported
 >>> sorted(SUPPORT["cpu"]["interpolators"])
-['linear', 'nearest']
+['label_linear', 'linear', 'nearest']
 >>> check_supported("cpu", interpolator="linear", transform_kind="affine", precision="exact")
 """
 
@@ -15,7 +15,7 @@ from .pixeltypes import PixelType
 __all__ = ["SUPPORT", "INTERPOLATORS", "TRANSFORM_KINDS", "PRECISIONS", "BACKENDS",
            "check_supported", "transform_kind"]
 
-INTERPOLATORS = ("linear", "nearest")
+INTERPOLATORS = ("linear", "nearest", "label_linear")
 TRANSFORM_KINDS = ("affine", "bspline", "displacement_field")
 PRECISIONS = ("exact", "fast")
 BACKENDS = ("cpu", "cuda-host", "cuda")

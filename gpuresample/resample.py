@@ -26,6 +26,7 @@ _INTERPOLATOR_ALIASES = {
     "linear": "linear", "bilinear": "linear", "trilinear": "linear", 2: "linear",
     "nearest": "nearest", "nearest_neighbor": "nearest", "nearestneighbor": "nearest",
     "nearest_neighbour": "nearest", 1: "nearest",
+    "label_linear": "label_linear", "labellinear": "label_linear", 26: "label_linear",
 }
 
 
@@ -97,7 +98,10 @@ def resample(image: Image, transform: Transform | None = None, interpolator="lin
         image must be inverted first (``t.inverse()``), else the result is all background.
         Any affine-family transform, B-spline, displacement field, or a composite of them
         (at most 8 members when one is deformable).
-    interpolator : {"linear", "nearest"}
+    interpolator : {"linear", "nearest", "label_linear"}
+        "label_linear" (scalar images): SimpleITK's sitkLabelLinear, the label whose
+        linearly interpolated indicator is largest (ties: the smallest label); the
+        label keeps its type.
     default_value : float
         Value of output voxels that map outside the input; converted to the output type
         with a plain cast (no clamping: -1 as UINT8 is 255), as SimpleITK does.
@@ -198,6 +202,9 @@ def _resample(images, transforms, interpolator, default_value, output_pixel_type
         raise ValueError(f"resampling supports 2-D and 3-D images; this image is {dimension}-D")
     chains = [_transform_chain(t, dimension) for t in transforms]
     interp = _interpolator(interpolator)
+    if interp == "label_linear" and (image.pixel_type.is_vector or image.pixel_type.is_complex):
+        raise ValueError(f"label_linear interpolates scalar label images, not "
+                         f"{image.pixel_type.description} pixels")
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
     base = image_grid = grid_of(image)

@@ -14,10 +14,11 @@
 // conversion to the output type.
 //
 // Template parameters: input and output component types, the interpolator
-// (0 nearest, 1 linear) and Real, the arithmetic type: double ("exact", bit-identical to
-// SimpleITK) or float ("fast"). Launch: blockIdx.x/threadIdx.x over x, blockIdx.y strided
-// over rows, blockIdx.z over batch items. Uses no shared memory, barriers or warp
-// intrinsics, so the host shim (host_shim.h) runs the same code on the CPU.
+// (0 nearest, 1 linear, 2 label_linear: label_linear.cuh) and Real, the arithmetic type:
+// double ("exact", bit-identical to SimpleITK) or float ("fast"). Launch:
+// blockIdx.x/threadIdx.x over x, blockIdx.y strided over rows, blockIdx.z over batch items.
+// Uses no shared memory, barriers or warp intrinsics, so the host shim (host_shim.h) runs
+// the same code on the CPU.
 #include "common.cuh"
 #include "stages.cuh"
 
@@ -26,6 +27,8 @@
 
 template <typename Real>
 __device__ __forceinline__ Real gr_lerp(Real a, Real b, Real t) { return a + (b - a) * t; }
+
+#include "label_linear.cuh"   // GR_LABEL_LINEAR, gr_label_linear (uses gr_lerp)
 
 // One output pixel at input continuous index (c0, c1, c2): the default value outside.
 template <typename TIn, typename TOut, int INTERP, typename Real>
@@ -41,6 +44,10 @@ __device__ __forceinline__ void gr_sample(const TIn* __restrict__ src, TOut* __r
         c1 < (Real)a.in_size[1] - (Real)0.5 && c2 >= lower &&
         c2 < (Real)a.in_size[2] - (Real)0.5)) {
     for (long long k = 0; k < nc; ++k) dst[k] = default_values[k];
+    return;
+  }
+  if (INTERP == GR_LABEL_LINEAR) {   // scalar pixels only (the planner checks)
+    gr_label_linear<TIn, TOut, Real>(src, dst, a, c0, c1, c2);
     return;
   }
   if (INTERP == GR_NEAREST) {

@@ -32,6 +32,7 @@ import numpy as np
 from numba import literally, njit, prange
 
 from ..plan import ResamplePlan
+from .label_linear import sample_label_row
 from .stages import apply_stages, index_points, to_grid_indices
 
 __all__ = ["CpuBackend"]
@@ -202,7 +203,7 @@ def _sources_digest() -> str:
     """
     here = os.path.dirname(os.path.abspath(__file__))
     digest = hashlib.sha256()
-    for name in ("cpu.py", "stages.py"):
+    for name in ("cpu.py", "stages.py", "label_linear.py"):
         with open(os.path.join(here, name), "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:16]
@@ -211,10 +212,12 @@ def _sources_digest() -> str:
 _DIGEST = _sources_digest()
 
 
-def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, digest: str = _DIGEST):
+def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, label: bool = False,
+                 digest: str = _DIGEST):
     """The kernel for one arithmetic type (``real``), interpolator, scalar pixels (one
     component, a constant numba unrolls) or any number of components, and path (scan-line
-    rows of a linear chain, or every voxel through the transform stages).
+    rows of a linear chain, or every voxel through the transform stages). ``label``: the
+    label_linear interpolator (scalar pixels; backends/label_linear.py).
 
     The closure holds only these constants (and the sources' digest): numba's on-disk
     cache keys a closure by its cell contents, and a captured jitted function would change
@@ -242,8 +245,12 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, digest: str
                                  stage_f[item], stage_data, n_stages, c, real)
             else:
                 _row_positions(row_ends[item, row], nx, c, real)
-            _sample_row(src, out[item, row], c, first, nx, defaults, in_size, nc, bounds,
-                        out_int, out_f64, real, nearest, scalar)
+            if label:
+                sample_label_row(src, out[item, row], c, first, nx, defaults, in_size, bounds,
+                                 out_int, out_f64, real)
+            else:
+                _sample_row(src, out[item, row], c, first, nx, defaults, in_size, nc, bounds,
+                            out_int, out_f64, real, nearest, scalar)
 
     return kernel
 
@@ -252,6 +259,10 @@ _KERNELS = {(p, i, scalar, per_voxel): _make_kernel(r, i == "nearest", scalar, p
             for p, r in (("exact", np.float64), ("fast", np.float32))
             for i in ("linear", "nearest") for scalar in (True, False)
             for per_voxel in (False, True)}
+_KERNELS.update({(p, "label_linear", True, per_voxel): _make_kernel(r, False, True, per_voxel,
+                                                                     label=True)
+                 for p, r in (("exact", np.float64), ("fast", np.float32))
+                 for per_voxel in (False, True)})
 
 
 class CpuBackend:

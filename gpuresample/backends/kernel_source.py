@@ -27,7 +27,7 @@ C_TYPES = {
     "int64": "long long", "uint64": "unsigned long long", "float32": "float",
     "float64": "double",
 }
-INTERPOLATOR_CODES = {"nearest": 0, "linear": 1}
+INTERPOLATOR_CODES = {"nearest": 0, "linear": 1, "label_linear": 2}
 PRECISION_TYPES = {"exact": "double", "fast": "float"}
 
 # The bytes of ``struct ResampleArgs`` (kernels/common.cuh): eight-byte fields only.

@@ -1,0 +1,83 @@
+// Label-aware linear interpolation, as ITK's LabelImageGenericInterpolateImageFunction
+// with LinearInterpolateImageFunction (SimpleITK's sitkLabelLinear) computes it.
+//
+// ITK interpolates the indicator image (pixel == label ? 1 : 0) of every label of the
+// image with the linear interpolator and returns the label whose value is largest,
+// trying labels in ascending order with a strict ">" from (value 0, label 0): among
+// equal values the smallest label wins. A label absent from the 2^D corners around the
+// point has indicator 0 there, so only the corners' labels (at most 8) are tried here,
+// each with the linear interpolator's own lerps (x, then y, then z, over the axes that
+// are on), which gives ITK's values bit for bit. No one-hot tensor is built.
+//
+// Scalar pixels only. Real is the arithmetic of the weights (double exact, float fast);
+// the label itself goes to the output type through double, as ITK's OutputType.
+#pragma once
+
+#define GR_LABEL_LINEAR 2
+
+// The linear interpolation of the indicator of ``label`` over the corners ``v``
+// (index x + 2y + 4z), lerping only along the axes that are on, as gr_sample does.
+template <typename TIn, typename Real>
+__device__ __forceinline__ Real gr_indicator_lerp(const TIn* v, TIn label, bool on0,
+                                                  bool on1, bool on2, Real t0, Real t1,
+                                                  Real t2) {
+  Real r00 = v[0] == label ? (Real)1 : (Real)0;
+  if (on0) r00 = gr_lerp(r00, v[1] == label ? (Real)1 : (Real)0, t0);
+  Real r = r00;
+  if (on1) {
+    Real r10 = v[2] == label ? (Real)1 : (Real)0;
+    if (on0) r10 = gr_lerp(r10, v[3] == label ? (Real)1 : (Real)0, t0);
+    r = gr_lerp(r00, r10, t1);
+  }
+  if (on2) {
+    Real r01 = v[4] == label ? (Real)1 : (Real)0;
+    if (on0) r01 = gr_lerp(r01, v[5] == label ? (Real)1 : (Real)0, t0);
+    Real r1 = r01;
+    if (on1) {
+      Real r11 = v[6] == label ? (Real)1 : (Real)0;
+      if (on0) r11 = gr_lerp(r11, v[7] == label ? (Real)1 : (Real)0, t0);
+      r1 = gr_lerp(r01, r11, t1);
+    }
+    r = gr_lerp(r, r1, t2);
+  }
+  return r;
+}
+
+// One output pixel at an inside input continuous index (c0, c1, c2) of a scalar image.
+template <typename TIn, typename TOut, typename Real>
+__device__ __forceinline__ void gr_label_linear(const TIn* __restrict__ src,
+                                                TOut* __restrict__ dst,
+                                                const ResampleArgs& a, Real c0, Real c1,
+                                                Real c2) {
+  const long long sy = a.in_size[0];
+  const long long sz = a.in_size[1] * sy;
+  // the corners as the linear interpolator finds them (see gr_sample)
+  long long b0 = (long long)gr_floor(c0), b1 = (long long)gr_floor(c1),
+            b2 = (long long)gr_floor(c2);
+  if (b0 < 0) b0 = 0;
+  if (b1 < 0) b1 = 0;
+  if (b2 < 0) b2 = 0;
+  const Real t0 = c0 - (Real)b0, t1 = c1 - (Real)b1, t2 = c2 - (Real)b2;
+  const bool on0 = t0 > (Real)0 && b0 + 1 < a.in_size[0];
+  const bool on1 = t1 > (Real)0 && b1 + 1 < a.in_size[1];
+  const bool on2 = t2 > (Real)0 && b2 + 1 < a.in_size[2];
+  const long long dx = on0 ? 1 : 0, dy = on1 ? sy : 0, dz = on2 ? sz : 0;
+  const TIn* p = src + b2 * sz + b1 * sy + b0;
+  // an axis that is off reads its lower corner twice: the duplicate is skipped below
+  const TIn v[8] = {p[0],  p[dx],      p[dy],      p[dy + dx],
+                    p[dz], p[dz + dx], p[dz + dy], p[dz + dy + dx]};
+  int best = -1;
+  Real best_value = (Real)0;
+  for (int k = 0; k < 8; ++k) {
+    bool seen = false;
+    for (int j = 0; j < k; ++j) seen = seen || v[j] == v[k];
+    if (seen) continue;
+    const Real w = gr_indicator_lerp<TIn, Real>(v, v[k], on0, on1, on2, t0, t1, t2);
+    // ITK's ascending scan with a strict ">": the largest value, then the smallest label
+    if (w > best_value || (w == best_value && w > (Real)0 && v[k] < v[best])) {
+      best = k;
+      best_value = w;
+    }
+  }
+  dst[0] = to_output<TOut, double>(best < 0 ? 0.0 : (double)v[best]);
+}
