@@ -22,6 +22,7 @@ Example
 (dtype('uint8'), ['RandomAffine', 'RandomElastic'])
 """
 
+from .adapters import MonaiDictAdapter, augment_subject, geometry_from_ras, ras_from_geometry
 from .compose import Compose
 from .draws import Draw
 from .engine import replay
@@ -30,4 +31,5 @@ from .random import (RandomAffine, RandomAnisotropy, RandomElastic, RandomFlip,
 from .workers import worker_init_fn
 
 __all__ = ["Compose", "Draw", "RandomTransform", "RandomAffine", "RandomElastic",
-           "RandomFlip", "RandomAnisotropy", "replay", "image_center", "worker_init_fn"]
+           "RandomFlip", "RandomAnisotropy", "replay", "image_center", "worker_init_fn", "MonaiDictAdapter",
+           "augment_subject", "geometry_from_ras", "ras_from_geometry"]
