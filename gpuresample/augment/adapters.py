@@ -109,7 +109,7 @@ class MonaiDictAdapter:
         result = dict(data)
         for k in self.keys:
             tensor = _back(out[k], kinds[k])
-            result[k] = MetaTensor(tensor, affine=data[k].affine, meta=dict(data[k].meta))
+            result[k] = MetaTensor(tensor, meta=dict(data[k].meta))   # its affine included
         return result
 
 
