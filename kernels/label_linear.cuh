@@ -66,9 +66,12 @@ __device__ __forceinline__ void gr_label_linear(const TIn* __restrict__ src,
   // an axis that is off reads its lower corner twice: the duplicate is skipped below
   const TIn v[8] = {p[0],  p[dx],      p[dy],      p[dy + dx],
                     p[dz], p[dz + dx], p[dz + dy], p[dz + dy + dx]};
-  int best = -1;
+  // one label all around (most of a label map): its value is exactly 1, nothing to compare
+  bool uniform = true;
+  for (int k = 1; k < 8; ++k) uniform = uniform && v[k] == v[0];
+  int best = uniform ? 0 : -1;
   Real best_value = (Real)0;
-  for (int k = 0; k < 8; ++k) {
+  for (int k = 0; k < 8 && !uniform; ++k) {
     bool seen = false;
     for (int j = 0; j < k; ++j) seen = seen || v[j] == v[k];
     if (seen) continue;

@@ -103,9 +103,15 @@ def sample_label_row(src, dst, c, first, nx, defaults, in_size, bounds, out_int,
         v[5] = src[p + dz + dx]
         v[6] = src[p + dz + dy]
         v[7] = src[p + dz + dy + dx]
-        best = -1
+        # one label all around (most of a label map): its value is exactly 1
+        uniform = True
+        for k in range(1, 8):
+            uniform = uniform and v[k] == v[0]
+        best = 0 if uniform else -1
         best_value = zero
         for k in range(8):
+            if uniform:
+                break
             seen = False
             for j in range(k):
                 seen = seen or v[j] == v[k]
