@@ -280,3 +280,17 @@ def test_bad_input_is_refused(rng):
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+def test_augment_benchmark_runs(tmp_path, capsys):
+    pytest.importorskip("SimpleITK")
+    from benchmarks import augment as bench
+
+    record = tmp_path / "r.md"
+    assert bench.main(["--size", "12", "--repeat", "1", "--peers", "SimpleITK",
+                       "--record", str(record)]) == 0
+    table = record.read_text()
+    for kind in ("affine", "elastic"):
+        assert f"| {kind} | SimpleITK |" in table
+        assert f"| {kind} | gpuresample fast, label label_linear |" in table
+    assert table in capsys.readouterr().out

@@ -14,6 +14,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Sequence
 
 import numpy as np
@@ -101,9 +102,21 @@ def augment(transform: RandomTransform, sample: Any, batched: bool,
     parsed = parse(sample, batched, **geometry)
     histories = [transform.draw(parsed.grid, rng) for _ in range(parsed.batch_size)]
     results = {}
-    for key, f in parsed.fields.items():
-        is_label = key in opts["label_keys"]
-        interpolator = opts["label_interpolator"] if is_label else opts["image_interpolator"]
-        results[key] = run(f.items, histories, parsed.grid, is_label, interpolator,
-                           opts["default_value"], opts["device"], opts["precision"])
+    with _torch_stream(parsed):
+        for key, f in parsed.fields.items():
+            is_label = key in opts["label_keys"]
+            interpolator = (opts["label_interpolator"] if is_label
+                            else opts["image_interpolator"])
+            results[key] = run(f.items, histories, parsed.grid, is_label, interpolator,
+                               opts["default_value"], opts["device"], opts["precision"])
     return rebuild(parsed, results), histories if batched else histories[0]
+
+
+def _torch_stream(parsed):
+    """For CUDA tensors, CuPy launches on torch's current stream (no synchronisation
+    added or lost); otherwise nothing."""
+    if not any(f.kind == "torch-cuda" for f in parsed.fields.values()):
+        return contextlib.nullcontext()
+    import cupy
+    import torch
+    return cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream)
