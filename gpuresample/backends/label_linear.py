@@ -24,7 +24,25 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["sample_label_row"]
+__all__ = ["sample_label_row", "row_positions"]
+
+
+@njit(nogil=True)
+def row_positions(e, nx, c, real):
+    """ITK's scan-line positions of one row of a linear chain, as the cpu kernel and
+    kernels/resample.cu's resample_rows place them: c = c0 + (x / N_x)·(c1 − c0)."""
+    s0 = real(e[0, 0])
+    s1 = real(e[0, 1])
+    s2 = real(e[0, 2])
+    d0 = real(e[1, 0] - e[0, 0])
+    d1 = real(e[1, 1] - e[0, 1])
+    d2 = real(e[1, 2] - e[0, 2])
+    n = real(nx)
+    for x in range(nx):
+        alpha = real(x) / n
+        c[x, 0] = s0 + alpha * d0
+        c[x, 1] = s1 + alpha * d1
+        c[x, 2] = s2 + alpha * d2
 
 
 @njit(nogil=True, inline="always")
