@@ -330,7 +330,7 @@ class RandomElastic(RandomTransform):
         size = tuple(-(-(n - 1) // f) + 1 for n in grid.size)
         sigma = float(_uniform(rng, self.sigma, 1)[0])
         magnitude = float(_uniform(rng, self.magnitude, 1)[0])
-        noise = rng.uniform(-1.0, 1.0, size=(*size[::-1], d))
+        noise = rng.random(size=(*size[::-1], d), dtype=np.float32) * 2.0 - 1.0
         field = gaussian_smooth(noise, sigma / f, axes=tuple(range(d)))
         peak = np.abs(field).max()
         field *= magnitude / peak if peak > 0 else 0.0

@@ -32,9 +32,14 @@ def gaussian_matrix(n: int, sigma: float) -> np.ndarray:
 
 
 def gaussian_smooth(array: np.ndarray, sigma: float, axes: Sequence[int]) -> np.ndarray:
-    """``array`` smoothed along ``axes`` with a Gaussian of ``sigma`` samples (a new array)."""
-    out = np.asarray(array, dtype=np.float64)
+    """``array`` smoothed along ``axes`` with a Gaussian of ``sigma`` samples (a new array
+    of its float dtype; float64 for other dtypes)."""
+    out = np.asarray(array)
+    out = out if out.dtype.kind == "f" else out.astype(np.float64)
+    shape = out.shape
     for axis in axes:
-        g = gaussian_matrix(out.shape[axis], sigma)
-        out = np.moveaxis(np.tensordot(g, out, axes=(1, axis)), 0, axis)
-    return np.ascontiguousarray(out)
+        g = gaussian_matrix(shape[axis], sigma).astype(out.dtype)
+        before = int(np.prod(shape[:axis], dtype=np.int64))
+        # (before, n, after) @ along n: one batched matrix product, contiguous in and out
+        out = np.matmul(g, np.ascontiguousarray(out).reshape(before, shape[axis], -1))
+    return out.reshape(shape)
