@@ -80,6 +80,6 @@ def from_engine(array: Any, kind: str) -> Any:
     import torch
     if on_gpu:
         return torch.from_dlpack(array)
-    tensor = torch.from_numpy(np.ascontiguousarray(array) if not array.flags.writeable
-                              else array)
+    # torch.from_numpy shares the buffer; it cannot share a read-only one
+    tensor = torch.from_numpy(array if array.flags.writeable else array.copy())
     return tensor.cuda() if kind == "torch-cuda" else tensor
