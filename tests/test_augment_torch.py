@@ -157,3 +157,19 @@ def test_torchio_subject_adapter():
     ref = ga.Compose(AUG, seed=6)({"t1": image[None], "spacing": spacing, "origin": origin,
                                    "direction": direction}, device="cpu")
     np.testing.assert_array_equal(out["t1"].data.numpy()[0].transpose(2, 1, 0), ref["t1"][0])
+
+
+def test_adapters_map_axes_as_the_tensor_layout():
+    """Our axis 0 (x) is the first spatial axis (i) of a MONAI / TorchIO tensor."""
+    monai = pytest.importorskip("monai", reason="MONAI is not installed (optional)")
+    from monai.data import MetaTensor
+
+    data = torch.from_numpy(np.random.default_rng(0).random((1, 6, 5, 4), dtype=np.float32))
+    affine = torch.diag(torch.tensor([0.7, 1.3, 2.0, 1.0], dtype=torch.float64))
+    for axis in range(3):
+        flip = ga.MonaiDictAdapter(ga.RandomFlip(axes=axis, flip_probability=1.0),
+                                   keys=("image",), device="cpu",
+                                   image_interpolator="nearest", precision="exact")
+        out = flip({"image": MetaTensor(data, affine=affine)})["image"].as_tensor()
+        torch.testing.assert_close(out, torch.flip(data, dims=[axis + 1]), rtol=0, atol=0)
+    del monai
