@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", help="also write the table to this markdown file")
     args = parser.parse_args(argv)
     image, label = data(args.size)
-    lines = [f"| transform | method | ms per sample | its time / ours (fast, label nearest) |",
+    lines = ["| transform | method | ms per sample | its time / ours (fast, label nearest) |",
              "|---|---|---|---|"]
     for kind in ("affine", "elastic"):
         rows: list[tuple[str, float]] = []

@@ -5,6 +5,8 @@ together; batches in one launch; bad input refused."""
 from __future__ import annotations
 
 import doctest
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -294,3 +296,11 @@ def test_augment_benchmark_runs(tmp_path, capsys):
         assert f"| {kind} | SimpleITK |" in table
         assert f"| {kind} | gpuresample fast, label label_linear |" in table
     assert table in capsys.readouterr().out
+
+
+def test_import_touches_neither_torch_nor_cuda():
+    code = ("import sys, gpuresample, gpuresample.augment; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'cupy', 'monai', "
+            "'torchio')]; print(bad); assert not bad")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -2,8 +2,9 @@
 
 gpuresample views such a tensor as ``(C, [k,] j, i)`` (numpy order [z, y, x], a transposed
 view, no copy) and its affine in LPS (ITK's: x and y negated), augments, and gives the
-result back in the caller's layout and type, the affine unchanged (the output grid is the
-input's). MONAI and TorchIO are imported only by the functions that need them.
+result back in the caller's layout and type (a transposed view of the result, no copy),
+the affine unchanged (the output grid is the input's). The kernels read C-contiguous
+input, so the transposed view is copied once into a contiguous buffer on the way in. MONAI and TorchIO are imported only by the functions that need them.
 
 Example
 -------
