@@ -158,3 +158,19 @@ def test_aliases_include_sitk_constant():
     a = gr.resample(img, gr.TranslationTransform((0.5, 0.0)), sitk.sitkLabelLinear, device="cpu")
     b = gr.resample(img, gr.TranslationTransform((0.5, 0.0)), "LabelLinear", device="cpu")
     np.testing.assert_array_equal(gr.array_from_image(a), gr.array_from_image(b))
+
+
+@pytest.mark.parametrize("size", [(5, 4, 1), (1, 6, 3), (7, 1)])
+def test_axes_one_voxel_thick_and_the_border_band(backend, rng, size):
+    """Axes of one voxel (never interpolated) and points in the half-voxel band at the
+    border (edge replication), as ITK's linear interpolator handles them."""
+    dim = len(size)
+    geometry = (size, (0.0,) * dim, (1.0,) * dim, np.eye(dim))
+    img, simg = make_pair(random_labels(rng, size[::-1], np.int32, count=4), geometry)
+    for shift in ([-0.3] * dim, [0.45] * dim, [0.25, -0.4, 0.1][:dim]):
+        out = gr.resample(img, gr.TranslationTransform(shift), "label_linear", -1,
+                          device=backend, size=tuple(n + 1 for n in size))
+        ref = sitk.Resample(simg, [n + 1 for n in size], sitk.TranslationTransform(dim, shift),
+                            sitk.sitkLabelLinear, (0.0,) * dim, (1.0,) * dim,
+                            np.eye(dim).ravel().tolist(), -1.0)
+        assert_same(out, ref, f"label_linear, size {size}, shift {shift}")
