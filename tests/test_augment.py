@@ -304,3 +304,30 @@ def test_import_touches_neither_torch_nor_cuda():
             "'torchio')]; print(bad); assert not bad")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_plain_array_batch_and_probabilities(rng):
+    image, _ = blobs(rng, (10, 9, 8))
+    batch = np.stack([np.stack([image, image + 1])] * 4)          # (B, C, z, y, x)
+    aug = ga.Compose([ga.RandomAffine(degrees=20, p=0.5)], seed=1)
+    out = aug.batch(batch, spacing=(1.0, 1.0, 2.0), device="cpu")
+    assert isinstance(out, np.ndarray) and out.shape == batch.shape
+    applied = [bool(h) for h in aug.history]
+    for b, h in enumerate(aug.history):
+        if not h:       # not drawn: the item is the input, resampled through nothing
+            np.testing.assert_array_equal(out[b], batch[b])
+    # probabilities: p of the transform and of the Compose multiply
+    grid = gr.Grid((10, 9, 8))
+    g = np.random.default_rng(3)
+    nested = ga.Compose([ga.RandomFlip(axes=0, flip_probability=1.0, p=0.5)], p=0.4)
+    hits = sum(bool(nested.draw(grid, g)) for _ in range(2000))
+    assert abs(hits / 2000 - 0.2) < 0.03
+    assert len(applied) == 4
+
+
+def test_nothing_drawn_returns_a_copy(rng):
+    image, _ = blobs(rng, (6, 7, 8))
+    x = image[None]
+    out = ga.RandomAffine(p=0.0)(x, device="cpu")
+    np.testing.assert_array_equal(out, x)
+    assert not np.shares_memory(out, x)

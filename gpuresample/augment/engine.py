@@ -102,7 +102,9 @@ def run(channels: list[list], histories: list[list[Draw]], grid: Grid, is_label:
                 up = resample_batch(down, none, interpolator, default_value, reference=grid,
                                     device=device, precision=precision)
                 current[b] = [img._array for img in up]
-    return current
+    # an item nothing was drawn for comes back as a copy, never as the caller's array
+    return [[a.copy() for a in current[b]] if not o else current[b]
+            for b, o in enumerate(ops)]
 
 
 def replay(image: Image, history: Sequence[Draw], interpolator: str = "linear",
