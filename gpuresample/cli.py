@@ -190,8 +190,10 @@ Examples:
                    "displacement-field images). Repeatable: the list is one composite "
                    "and the LAST one given is applied FIRST to each output point "
                    "(antsApplyTransforms' and ITK's order). [FILE,1] uses the inverse.")
-@click.option("-i", "--interpolator", type=click.Choice(["linear", "nearest"]),
-              default="linear", show_default=True)
+@click.option("-i", "--interpolator",
+              type=click.Choice(["linear", "nearest", "label_linear"]),
+              default="linear", show_default=True,
+              help="label_linear: for label maps, SimpleITK's sitkLabelLinear.")
 @click.option("--default-value", type=float, default=0.0, show_default=True,
               help="Value of output voxels outside the input.")
 @click.option("--pixel-type", help="Output pixel type (e.g. float32, uint8); default: "

@@ -190,3 +190,15 @@ def test_an_elastix_result_resamples_onto_its_fixed_grid(tmp_path, rng):
     expected = sitk.Resample(moving, (12, 10, 8), euler, sitk.sitkLinear, (-4.0, -3.0, -2.0),
                              (1.5, 1.25, 2.0), (1, 0, 0, 0, 1, 0, 0, 0, 1), 0.0)
     assert_same_image(tmp_path / "out.nii.gz", expected)
+
+
+def test_resample_label_map_with_label_linear(tmp_path, rng):
+    labels = sitk.GetImageFromArray(rng.integers(0, 4, size=(9, 11, 13)).astype(np.uint8) * 3)
+    labels.SetSpacing((0.8, 1.1, 1.7))
+    sitk.WriteImage(labels, str(tmp_path / "seg.mha"))
+    _, transform = random_affine_transform(rng, 3)
+    sitk.WriteTransform(transform, str(tmp_path / "t.tfm"))
+    run("resample", str(tmp_path / "seg.mha"), str(tmp_path / "out.mha"), "-t",
+        str(tmp_path / "t.tfm"), "-i", "label_linear", "-q")
+    assert_same_image(tmp_path / "out.mha",
+                      sitk.Resample(labels, transform, sitk.sitkLabelLinear, 0.0))
