@@ -8,6 +8,7 @@ keeping the label's integer type; the time is the whole call per sample, median 
 
     python -m benchmarks.augment                       # the table
     python -m benchmarks.augment --repeat 7 --record benchmarks/results/DATE-cpu-augment.md
+    python -m benchmarks.augment --device cuda --batch 8    # on a GPU: a batch per launch
 
 Ranges: rotation +-10 degrees about each axis, scaling +-10 %; elastic: a cubic B-spline
 on 7 control points per axis, displacements up to 7.5 mm (TorchIO's defaults; SimpleITK
@@ -55,18 +56,40 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
+def _sync(device: str) -> None:
+    if device == "cuda":
+        import cupy
+        cupy.cuda.Device().synchronize()
+
+
 def ours(kind: str, image, label, label_interpolator: str, precision: str,
-         mode: str = "bspline"):
+         mode: str = "bspline", device: str = "cpu", batch: int = 1):
+    """One call per sample, or with ``batch`` > 1 one ``Compose.batch`` call per batch
+    (on ``device="cuda"`` the data are CuPy arrays already on the GPU)."""
     t = (ga.RandomAffine(degrees=DEGREES, scales=SCALES) if kind == "affine" else
          ga.RandomElastic(mode, num_control_points=CONTROL_POINTS,
                           max_displacement=MAX_DISPLACEMENT, sigma=(5.0, 7.0)))
-    aug = ga.Compose([t], seed=0, device="cpu", precision=precision,
+    aug = ga.Compose([t], seed=0, device=device, precision=precision,
                      label_interpolator=label_interpolator)
-    sample = {"image": image[None], "label": label[None]}
-    return lambda: aug(sample)
+    image, label = image[None], label[None]
+    if batch > 1:
+        image, label = np.stack([image] * batch), np.stack([label] * batch)
+    if device == "cuda":
+        import cupy
+        image, label = cupy.asarray(image), cupy.asarray(label)
+    sample = {"image": image, "label": label}
+    call = aug.batch if batch > 1 else aug
+
+    def run():
+        out = call(sample)
+        _sync(device)
+        return out
+    return run
 
 
-def sitk_peer(kind: str, image, label):
+def sitk_peer(kind: str, image, label, device: str = "cpu", batch: int = 1):
+    if device != "cpu":
+        raise ImportError("SimpleITK runs on the CPU only")
     import SimpleITK as sitk
 
     img, lab = sitk.GetImageFromArray(image), sitk.GetImageFromArray(label)
@@ -91,14 +114,17 @@ def sitk_peer(kind: str, image, label):
     draw = affine if kind == "affine" else elastic
 
     def run():
-        t = draw()
-        out = sitk.Resample(img, t, sitk.sitkLinear), sitk.Resample(lab, t,
-                                                                     sitk.sitkNearestNeighbor)
+        for _ in range(batch):
+            t = draw()
+            out = sitk.Resample(img, t, sitk.sitkLinear), sitk.Resample(
+                lab, t, sitk.sitkNearestNeighbor)
         return [sitk.GetArrayViewFromImage(o) for o in out]
     return run
 
 
-def torchio_peer(kind: str, image, label):
+def torchio_peer(kind: str, image, label, device: str = "cpu", batch: int = 1):
+    if device != "cpu":
+        raise ImportError("TorchIO resamples on the CPU only")
     import torch
     import torchio as tio
 
@@ -107,27 +133,34 @@ def torchio_peer(kind: str, image, label):
     t = (tio.RandomAffine(degrees=DEGREES, scales=SCALES) if kind == "affine" else
          tio.RandomElasticDeformation(num_control_points=CONTROL_POINTS,
                                       max_displacement=MAX_DISPLACEMENT))
-    return lambda: t(subject)
+    return lambda: [t(subject) for _ in range(batch)]
 
 
-def monai_peer(kind: str, image, label):
+def monai_peer(kind: str, image, label, device: str = "cpu", batch: int = 1):
     import torch
     from monai.transforms import Rand3DElasticd, RandAffined
 
-    sample = {"image": torch.from_numpy(image[None]), "label": torch.from_numpy(label[None])}
+    dev = torch.device(device)
+    sample = {"image": torch.from_numpy(image[None]).to(dev),
+              "label": torch.from_numpy(label[None]).to(dev)}
     keys, modes = ("image", "label"), ("bilinear", "nearest")
     if kind == "affine":
         t = RandAffined(keys, prob=1.0, rotate_range=[np.deg2rad(DEGREES)] * 3,
-                        scale_range=[SCALES] * 3, mode=modes, padding_mode="zeros")
+                        scale_range=[SCALES] * 3, mode=modes, padding_mode="zeros",
+                        device=dev)
     else:
         t = Rand3DElasticd(keys, sigma_range=(5, 7), magnitude_range=(50, 100), prob=1.0,
-                           mode=modes, padding_mode="zeros")
+                           mode=modes, padding_mode="zeros", device=dev)
     t.set_random_state(0)
 
     def run():
-        out = t(sample)
-        # MONAI resamples labels in float: back to the label's type, as the others keep it
-        return out["image"], out["label"].to(torch.uint8)
+        for _ in range(batch):      # MONAI's array transforms take one sample at a time
+            out = t(sample)
+            # MONAI resamples labels in float: back to the label's type, as others keep it
+            pair = out["image"], out["label"].to(torch.uint8)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return pair
     return run
 
 
@@ -139,8 +172,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--peers", default=",".join(PEERS))
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where gpuresample (and MONAI) run; SimpleITK and TorchIO are "
+                        "CPU-only and skipped on cuda")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="samples per call: gpuresample augments them as one batch (one "
+                        "launch per key), the peers one after another; times are per sample")
     parser.add_argument("--record", help="also write the table to this markdown file")
     args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error("--batch must be at least 1")
+    per = dict(device=args.device, batch=args.batch)
     image, label = data(args.size)
     lines = ["| transform | method | ms per sample | its time / ours (fast, label nearest) |",
              "|---|---|---|---|"]
@@ -149,29 +191,30 @@ def main(argv: list[str] | None = None) -> int:
         for precision in ("fast", "exact"):
             for li in ("nearest", "label_linear"):
                 name = f"gpuresample {precision}, label {li}"
-                rows.append((name, timed(ours(kind, image, label, li, precision), args.repeat)))
+                rows.append((name, timed(ours(kind, image, label, li, precision, **per),
+                                         args.repeat) / args.batch))
                 print(f"{kind}: {name}: {rows[-1][1] * 1e3:.1f} ms", file=sys.stderr)
         if kind == "elastic":     # MONAI's kind of deformation: a smoothed random field
             for li in ("nearest", "label_linear"):
                 name = f"gpuresample fast, field mode, label {li}"
-                rows.append((name, timed(ours(kind, image, label, li, "fast", "field"),
-                                         args.repeat)))
+                rows.append((name, timed(ours(kind, image, label, li, "fast", "field", **per),
+                                         args.repeat) / args.batch))
                 print(f"{kind}: {name}: {rows[-1][1] * 1e3:.1f} ms", file=sys.stderr)
         best = rows[0][1]
         for peer in args.peers.split(","):
             try:
-                fn = PEERS[peer](kind, image, label)
+                fn = PEERS[peer](kind, image, label, **per)
             except ImportError as exc:
                 print(f"{kind}: {peer} skipped: {exc}", file=sys.stderr)
-                lines.append(f"| {kind} | {peer} | skipped (not installed) | |")
+                lines.append(f"| {kind} | {peer} | skipped ({exc}) | |")
                 continue
-            rows.append((peer, timed(fn, args.repeat)))
+            rows.append((peer, timed(fn, args.repeat) / args.batch))
             print(f"{kind}: {peer}: {rows[-1][1] * 1e3:.1f} ms", file=sys.stderr)
         for name, seconds in rows:
             lines.append(f"| {kind} | {name} | {seconds * 1e3:.1f} | {seconds / best:.2f}x |")
     header = (f"{args.size}^3 float32 image + uint8 label, per sample, median of "
-              f"{args.repeat}; {platform.processor() or platform.machine()}, "
-              f"{os.cpu_count()} logical cores")
+              f"{args.repeat}; device {args.device}, batch {args.batch}; "
+              f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores")
     table = "\n".join([header, "", *lines])
     print(table)
     if args.record:

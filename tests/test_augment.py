@@ -290,12 +290,12 @@ def test_augment_benchmark_runs(tmp_path, capsys):
 
     record = tmp_path / "r.md"
     assert bench.main(["--size", "12", "--repeat", "1", "--peers", "SimpleITK",
-                       "--record", str(record)]) == 0
+                       "--batch", "2", "--record", str(record)]) == 0
     table = record.read_text()
     for kind in ("affine", "elastic"):
         assert f"| {kind} | SimpleITK |" in table
         assert f"| {kind} | gpuresample fast, label label_linear |" in table
-    assert table in capsys.readouterr().out
+    assert "batch 2" in table and table in capsys.readouterr().out
 
 
 def test_import_touches_neither_torch_nor_cuda():
