@@ -283,6 +283,10 @@ class CpuBackend:
         """Resample ``source`` ([batch or 1, z, y, x, c]) into ``out`` ([batch, z, y, x, c])."""
         nx = plan.out_size[0]
         src = source.reshape(-1)
+        if src.dtype.kind in "iu" and src.dtype.itemsize < 4:
+            # the row loop gathers 32- and 64-bit samples only (x86 has no narrower gather;
+            # LLVM would load such pixels one by one): widen, exactly, once
+            src = src.astype(np.int32)
         dst = out.reshape(plan.batch, plan.rows, nx * plan.components)
         info = (np.iinfo if plan.out_dtype.kind in "iu" else np.finfo)(plan.out_dtype)
         kernel = _KERNELS[(plan.precision, plan.interpolator, plan.components == 1,
