@@ -1,9 +1,14 @@
 """Backend ``cpu``: numba, parallel over output rows, cached on disk.
 
-The arithmetic is the kernel's (kernels/resample.cu) line for line, so the two agree bit for
-bit in both precisions: positions ``c = c0 + alpha·(c1 - c0)`` with ``alpha = x / N_x``,
-ITK's inside test, nearest ``floor(c + 0.5)``, linear lerps in x, then y, then z with edge
-replication, and the clamp-then-truncate conversion to the output type.
+The arithmetic is the kernel's (kernels/resample.cu) operation for operation, so the two
+agree bit for bit in both precisions: positions ``c = c0 + alpha·(c1 - c0)`` with
+``alpha = x / N_x``, ITK's inside test, nearest ``floor(c + 0.5)``, linear lerps in x, then
+y, then z with edge replication, and the clamp-then-truncate conversion to the output type.
+
+Speed: each output row is one loop that LLVM vectorises, gathering the input samples. For
+that the per-pixel code is branch-free (selects), inlined into the parallel loop, 8- and
+16-bit inputs are widened to int32 (x86 gathers 32- and 64-bit words only), and integer
+outputs are converted in a second pass over cache-sized blocks (see ``_make_kernel``).
 
 Threads and forks: numba's ``workqueue`` layer aborts the process when two threads enter
 a parallel function at once, and GNU OpenMP (``omp``, which numba prefers when it finds it)
@@ -29,7 +34,7 @@ import threading
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
 from numba.extending import overload
 
 from ..plan import ResamplePlan
@@ -62,9 +67,14 @@ def _cast_like(v, like):
 @overload(_cast_like, inline="always")
 def _cast_like_impl(v, like):
     target = like
-
-    def impl(v, like):
-        return target(v)
+    if isinstance(like, types.Integer) and like.bitwidth < 32:
+        # through int64 (the same truncation for in-range values): LLVM's cost model does
+        # not vectorise a loop with a direct float -> narrow-integer conversion
+        def impl(v, like):
+            return target(np.int32(v))
+    else:
+        def impl(v, like):
+            return target(v)
 
     return impl
 
@@ -178,12 +188,15 @@ def _sources_digest() -> str:
 _DIGEST = _sources_digest()
 
 
-def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, label: bool = False,
-                 digest: str = _DIGEST):
+def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
+                 label: bool = False, digest: str = _DIGEST):
     """The kernel for one arithmetic type (``real``), interpolator, scalar pixels (one
-    component, a constant numba unrolls) or any number of components, and path (scan-line
-    rows of a linear chain, or every voxel through the transform stages). ``label``: the
-    label_linear interpolator (scalar pixels; backends/label_linear.py).
+    component, a constant numba unrolls) or any number of components, path (scan-line
+    rows of a linear chain, or every voxel through the transform stages), and output:
+    converted to the output type, or ``raw`` (the interpolated values in ``real`` and an
+    inside mask, which _convert_raw turns into the output: LLVM's cost model does not
+    vectorise the row loop when it ends in an integer conversion). ``label``: the
+    label_linear interpolator (scalar pixels, never raw; backends/label_linear.py).
 
     The closure holds only these constants (and the sources' digest): numba's on-disk
     cache keys a closure by its cell contents, and a captured jitted function would change
@@ -192,9 +205,10 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, label: bool
     """
 
     @njit(parallel=True, cache=True, nogil=True)
-    def kernel(src, out, row_ends, defaults, in_size, components, ny, bounds, out_int,
-               out_f64, grids, stage_i, stage_f, stage_data, n_stages):
-        # src: flat input, one item or ``batch`` items; out: (batch, rows, nx * nc)
+    def kernel(src, out, mask, row0, row_ends, defaults, in_size, components, ny, bounds,
+               out_int, out_f64, grids, stage_i, stage_f, stage_data, n_stages):
+        # src: flat input, one item or ``batch`` items; out (and mask when raw): rows
+        # row0 ... of the output, (batch, rows, nx * nc)
         _ = digest   # part of the cache key (see _sources_digest)
         nc = 1 if scalar else components
         batch, rows, width = out.shape
@@ -218,28 +232,29 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, label: bool
         for job in prange(batch * rows):
             item = job // rows
             row = job % rows
+            at = row0 + row      # the row in the whole output
             first = 0 if shared else item * item_size
             c = np.empty((nx if per_voxel else 0, 3), dtype=real)
             if per_voxel:
-                _point_positions(grids, row % ny, row // ny, nx, stage_i[item],
+                _point_positions(grids, at % ny, at // ny, nx, stage_i[item],
                                  stage_f[item], stage_data, n_stages, c, real)
             if label:
                 # label_linear (backends/label_linear.py): positions, then the row
                 if not per_voxel:
                     c = np.empty((nx, 3), dtype=real)
-                    row_positions(row_ends[item, row], nx, c, real)
+                    row_positions(row_ends[item, at], nx, c, real)
                 sample_label_row(src, out[item, row], c, first, nx, defaults, in_size, bounds,
                                  out_int, out_f64, real)
                 continue
             s0 = s1 = s2 = d0 = d1 = d2 = zero
             if not per_voxel:
                 # ITK's scan-line positions of a linear chain: c = c0 + (x / N_x)·(c1 − c0)
-                s0 = real(row_ends[item, row, 0, 0])
-                s1 = real(row_ends[item, row, 0, 1])
-                s2 = real(row_ends[item, row, 0, 2])
-                d0 = real(row_ends[item, row, 1, 0] - row_ends[item, row, 0, 0])
-                d1 = real(row_ends[item, row, 1, 1] - row_ends[item, row, 0, 1])
-                d2 = real(row_ends[item, row, 1, 2] - row_ends[item, row, 0, 2])
+                s0 = real(row_ends[item, at, 0, 0])
+                s1 = real(row_ends[item, at, 0, 1])
+                s2 = real(row_ends[item, at, 0, 2])
+                d0 = real(row_ends[item, at, 1, 0] - row_ends[item, at, 0, 0])
+                d1 = real(row_ends[item, at, 1, 1] - row_ends[item, at, 0, 1])
+                d2 = real(row_ends[item, at, 1, 2] - row_ends[item, at, 0, 2])
             for k in range(nc):
                 for x in range(nx):
                     if per_voxel:
@@ -263,20 +278,45 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, label: bool
                                            real)
                     else:
                         v = _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, real)
-                    value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
-                    out[item, row, x * nc + k] = value if inside else defaults[k]
+                    if raw:
+                        out[item, row, x * nc + k] = v
+                        mask[item, row, x * nc + k] = inside
+                    else:
+                        value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
+                        out[item, row, x * nc + k] = value if inside else defaults[k]
 
     return kernel
 
 
-_KERNELS = {(p, i, scalar, per_voxel): _make_kernel(r, i == "nearest", scalar, per_voxel)
+@njit(parallel=True, cache=True, nogil=True)
+def _convert_raw(values, mask, out, row0, defaults, nc, bounds, out_int, out_f64):
+    """A raw kernel's rows (values, inside mask) into rows row0 ... of ``out``."""
+    batch, rows, width = values.shape
+    lo = values.dtype.type(bounds[0])
+    hi = values.dtype.type(bounds[1])
+    zero = values.dtype.type(0.0)
+    for job in prange(batch * rows):
+        item = job // rows
+        row = job % rows
+        for x in range(width // nc):
+            for k in range(nc):
+                i = x * nc + k
+                value = _to_output(values[item, row, i], lo, hi, bounds[0], bounds[1],
+                                   out_int, out_f64, zero)
+                out[item, row0 + row, i] = value if mask[item, row, i] else defaults[k]
+
+
+_KERNELS = {(p, i, scalar, per_voxel, raw): _make_kernel(r, i == "nearest", scalar,
+                                                         per_voxel, raw)
             for p, r in (("exact", np.float64), ("fast", np.float32))
             for i in ("linear", "nearest") for scalar in (True, False)
-            for per_voxel in (False, True)}
-_KERNELS.update({(p, "label_linear", True, per_voxel): _make_kernel(r, False, True, per_voxel,
-                                                                     label=True)
-                 for p, r in (("exact", np.float64), ("fast", np.float32))
-                 for per_voxel in (False, True)})
+            for per_voxel in (False, True) for raw in (False, True)}
+_KERNELS.update({(p, "label_linear", True, per_voxel, False): _make_kernel(
+    r, False, True, per_voxel, False, label=True)
+    for p, r in (("exact", np.float64), ("fast", np.float32)) for per_voxel in (False, True)})
+
+# raw outputs go through scratch blocks of about this many values (which stay in cache)
+_RAW_BLOCK = 1 << 16
 
 
 class CpuBackend:
@@ -298,14 +338,32 @@ class CpuBackend:
         """Resample ``source`` ([batch or 1, z, y, x, c]) into ``out`` ([batch, z, y, x, c])."""
         nx = plan.out_size[0]
         src = source.reshape(-1)
-        dst = out.reshape(plan.batch, plan.rows, nx * plan.components)
+        if src.dtype.kind in "iu" and src.dtype.itemsize < 4:
+            # the row loop gathers 32- and 64-bit samples only (x86 has no narrower gather;
+            # LLVM would load such pixels one by one): widen, exactly, once
+            src = src.astype(np.int32)
+        width = nx * plan.components
+        dst = out.reshape(plan.batch, plan.rows, width)
         info = (np.iinfo if plan.out_dtype.kind in "iu" else np.finfo)(plan.out_dtype)
+        bounds = np.array([info.min, info.max], dtype=plan.out_dtype)
+        out_int = plan.out_dtype.kind in "iu"
+        raw = out_int and plan.interpolator != "label_linear"   # labels convert themselves
         kernel = _KERNELS[(plan.precision, plan.interpolator, plan.components == 1,
-                           plan.per_voxel)]
+                           plan.per_voxel, raw)]
+        args = (plan.row_ends, plan.default_values, np.asarray(plan.in_size, dtype=np.int64),
+                plan.components, plan.out_size[1], bounds, out_int,
+                plan.out_dtype == np.float64, plan.grids, plan.stage_i, plan.stage_f,
+                plan.stage_data, plan.n_stages)
         with self._lock:
-            kernel(src, dst, plan.row_ends, plan.default_values,
-                   np.asarray(plan.in_size, dtype=np.int64), plan.components,
-                   plan.out_size[1],
-                   np.array([info.min, info.max], dtype=plan.out_dtype),
-                   plan.out_dtype.kind in "iu", plan.out_dtype == np.float64,
-                   plan.grids, plan.stage_i, plan.stage_f, plan.stage_data, plan.n_stages)
+            if not raw:
+                kernel(src, dst, np.empty((0, 0, 0), np.bool_), 0, *args)
+                return
+            real = np.float64 if plan.precision == "exact" else np.float32
+            step = max(1, _RAW_BLOCK // (plan.batch * width))
+            for row0 in range(0, plan.rows, step):
+                rows = min(step, plan.rows - row0)
+                values = np.empty((plan.batch, rows, width), dtype=real)
+                mask = np.empty((plan.batch, rows, width), dtype=np.bool_)
+                kernel(src, values, mask, row0, *args)
+                _convert_raw(values, mask, dst, row0, plan.default_values, plan.components,
+                             bounds, out_int, plan.out_dtype == np.float64)
