@@ -37,36 +37,37 @@ from .stages import apply_stages, index_points, to_grid_indices
 __all__ = ["CpuBackend"]
 
 @njit(nogil=True)
-def _row_positions(e, nx, c, real):
+def _row_positions(e, x0, nx, row_length, c, real):
     """ITK's scan-line positions of one row of a linear chain (kernels/resample.cu's
-    resample_rows): c = c0 + (x / N_x)·(c1 − c0)."""
+    resample_rows): c = c0 + (x / N_x)·(c1 − c0), x = x0 … x0+nx−1 of a whole row of
+    ``row_length`` voxels (a block's part of it, gpuresample/blocks.py)."""
     s0 = real(e[0, 0])
     s1 = real(e[0, 1])
     s2 = real(e[0, 2])
     d0 = real(e[1, 0] - e[0, 0])
     d1 = real(e[1, 1] - e[0, 1])
     d2 = real(e[1, 2] - e[0, 2])
-    n = real(nx)
+    n = real(row_length)
     for x in range(nx):
-        alpha = real(x) / n
+        alpha = real(x0 + x) / n
         c[x, 0] = s0 + alpha * d0
         c[x, 1] = s1 + alpha * d1
         c[x, 2] = s2 + alpha * d2
 
 
 @njit(nogil=True)
-def _point_positions(grids, y, z, nx, stage_i, stage_f, stage_data, n_stages, c, real):
+def _point_positions(grids, x0, y, z, nx, stage_i, stage_f, stage_data, n_stages, c, real):
     """Positions of one row on the per-voxel path (kernels/resample.cu's resample_points):
     index -> physical point -> the stages -> input continuous index."""
     pts = np.empty((nx, 3))
-    index_points(grids[0], float(y), float(z), nx, pts)
+    index_points(grids[0], x0, float(y), float(z), nx, pts)
     apply_stages(stage_i, stage_f, stage_data, n_stages, pts, nx)
     to_grid_indices(grids[1, 3:], grids[1, :3], pts, nx, c, real)
 
 
 @njit(nogil=True)
-def _sample_row(src, dst, c, first, nx, defaults, in_size, nc, bounds, out_int, out_f64,
-                real, nearest, scalar):
+def _sample_row(src, dst, c, first, nx, defaults, in_size, in_offset, nc, bounds, out_int,
+                out_f64, real, nearest, scalar):
     """Every pixel of one output row from its input continuous indices ``c`` (nx, 3), as
     kernels/resample.cu's gr_sample: ITK's inside test, nearest or linear interpolation,
     the conversion to the output type.
@@ -92,10 +93,14 @@ def _sample_row(src, dst, c, first, nx, defaults, in_size, nc, bounds, out_int, 
     hi = real(bounds[1])
     b_lo = bounds[0]
     b_hi = bounds[1]
+    # a block's input crop: integer offsets, subtracted exactly (gpuresample/blocks.py)
+    k0 = real(in_offset[0])
+    k1 = real(in_offset[1])
+    k2 = real(in_offset[2])
     for x in range(nx):
-        c0 = c[x, 0]
-        c1 = c[x, 1]
-        c2 = c[x, 2]
+        c0 = c[x, 0] - k0
+        c1 = c[x, 1] - k1
+        c2 = c[x, 2] - k2
         o = x * nc
         if not (c0 >= lower and c0 < up0 and c1 >= lower and c1 < up1 and c2 >= lower
                 and c2 < up2):
@@ -224,7 +229,8 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, digest: str
 
     @njit(parallel=True, cache=True, nogil=True)
     def kernel(src, out, row_ends, defaults, in_size, components, ny, bounds, out_int,
-               out_f64, grids, stage_i, stage_f, stage_data, n_stages):
+               out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets):
+        # offsets: out_offset (x, y, z), row_length, in_offset (x, y, z) of a block
         # src: flat input, one item or ``batch`` items; out: (batch, rows, nx * nc)
         _ = digest   # part of the cache key (see _sources_digest)
         nc = 1 if scalar else components
@@ -238,12 +244,13 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, digest: str
             first = 0 if shared else item * item_size
             c = np.empty((nx, 3), dtype=real)
             if per_voxel:
-                _point_positions(grids, row % ny, row // ny, nx, stage_i[item],
+                _point_positions(grids, offsets[0], row % ny + offsets[1],
+                                 row // ny + offsets[2], nx, stage_i[item],
                                  stage_f[item], stage_data, n_stages, c, real)
             else:
-                _row_positions(row_ends[item, row], nx, c, real)
-            _sample_row(src, out[item, row], c, first, nx, defaults, in_size, nc, bounds,
-                        out_int, out_f64, real, nearest, scalar)
+                _row_positions(row_ends[item, row], offsets[0], nx, offsets[3], c, real)
+            _sample_row(src, out[item, row], c, first, nx, defaults, in_size, offsets[4:],
+                        nc, bounds, out_int, out_f64, real, nearest, scalar)
 
     return kernel
 
@@ -283,4 +290,6 @@ class CpuBackend:
                    plan.out_size[1],
                    np.array([info.min, info.max], dtype=plan.out_dtype),
                    plan.out_dtype.kind in "iu", plan.out_dtype == np.float64,
-                   plan.grids, plan.stage_i, plan.stage_f, plan.stage_data, plan.n_stages)
+                   plan.grids, plan.stage_i, plan.stage_f, plan.stage_data, plan.n_stages,
+                   np.array([*plan.out_offset, plan.row_length, *plan.in_offset],
+                            dtype=np.int64))
