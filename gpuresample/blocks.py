@@ -31,7 +31,7 @@ Example
 >>> job = BlockJob(Grid((100, 100)), Grid((50, 50), spacing=(2.0, 2.0)), (),
 ...                "linear", np.uint16, np.uint16, 1, 0.0, "exact", backend="cpu")
 >>> plan = job.plan((0, 0), (10, 5))
->>> job.region(plan)           # input x 0..18, y 0..8 (stop exclusive)
+>>> job.region(plan)           # input x 0..19, y 0..9 (stop exclusive)
 ((0, 0), (19, 9))
 """
 
@@ -309,7 +309,7 @@ def estimate_block_bytes(plan: ResamplePlan, source_bytes: int) -> int:
     >>> from gpuresample.geometry import Grid
     >>> p = make_plan(Grid((8, 8)), Grid((8, 8)), [], "linear", np.uint8, np.uint8, 1, 0)
     >>> estimate_block_bytes(p, 64)
-    1288
+    1801
     """
     out = int(np.prod(plan.out_size)) * plan.components * plan.out_dtype.itemsize
     arrays = sum(a.nbytes for a in (plan.row_ends, plan.stage_i, plan.stage_f,

@@ -394,7 +394,8 @@ def _read_chunk(file: str, start: int, limit: int, out: np.ndarray, *, binary: b
 
 
 # --------------------------------------------------------------------------- read
-def read(path: str, *, as_complex: bool = False) -> Image:
+def read(path: str, *, as_complex: bool = False, lazy: bool = False,
+         chunks=None) -> Image:
     """Read a ``.mha`` or ``.mhd`` file as SimpleITK does (see the module notes).
 
     Parameters
@@ -403,12 +404,19 @@ def read(path: str, *, as_complex: bool = False) -> Image:
     as_complex : bool
         Read a 2-channel float/double file as a COMPLEX64/COMPLEX128 image (how ITK writes
         complex images). Default False: a 2-component vector, as SimpleITK reads it.
+    lazy : bool
+        Return a lazy image (:mod:`gpuresample.io.lazy`): geometry from the header, the
+        pixels memory-mapped chunk by chunk when needed. Needs uncompressed binary data
+        in one file (``LOCAL`` or one ``.raw``).
+    chunks : optional
+        Dask chunks of the lazy array (numpy order); default 128 voxels along each axis.
 
     Raises
     ------
     ImageFileError
         Damaged, truncated or inconsistent files, dimensions other than 2 to 4.
     """
+    lazy_chunks = chunks
     try:
         fh = open(path, "rb")
     except OSError as exc:
@@ -446,6 +454,18 @@ def read(path: str, *, as_complex: bool = False) -> Image:
                       compressed_size=compressed_size if len(chunks) == 1 else 0,
                       header_size=header_size, path=path)
               for file, start, count in chunks]
+    is_vector = channels > 1 or is_array
+    shape = tuple(sizes[::-1]) + ((channels,) if is_vector else ())
+    if lazy:
+        if compressed or not binary or len(chunks) != 1 or as_complex:
+            raise ValueError(f"{path}: lazy reading needs uncompressed binary pixels in one "
+                             "file (no CompressedData, ASCII data, file lists or "
+                             "as_complex); read it with lazy=False")
+        from .lazy import raw_array
+
+        array = raw_array(chunks[0][0], places[0][0], dtype, shape, chunks=lazy_chunks)
+        return Image._from_array(array, is_vector=is_vector, origin=origin, spacing=spacing,
+                                 direction=direction, metadata=_metadata(fields, extras))
     flat = np.empty(math.prod(sizes) * channels, dtype=dtype)
     offset = 0
     for (file, _, count), (start, limit) in zip(chunks, places):
@@ -454,8 +474,6 @@ def read(path: str, *, as_complex: bool = False) -> Image:
         offset += count * channels
     if not dtype.isnative:
         flat = flat.byteswap(inplace=True).view(dtype.newbyteorder("="))
-    is_vector = channels > 1 or is_array
-    shape = tuple(sizes[::-1]) + ((channels,) if is_vector else ())
     array = flat.reshape(shape)
     if as_complex:
         if not (is_vector and channels == 2 and array.dtype.kind == "f"):
