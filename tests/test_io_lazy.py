@@ -202,3 +202,23 @@ def test_lazy_read_resample_write_end_to_end(tmp_path, rng):
     assert zarr.open(dst, mode="r")["0"].chunks == (10, 10, 10)
     meta = json.loads((tmp_path / "out.ome.zarr" / ".zattrs").read_text())
     assert meta["multiscales"][0]["version"] == "0.4"
+
+
+def test_cli_resamples_ome_zarr_block_by_block(tmp_path, rng):
+    import subprocess
+    import sys
+
+    img = _image(rng, shape=(12, 14, 16), dtype=np.int16)
+    src, dst = str(tmp_path / "in.ome.zarr"), str(tmp_path / "out.ome.zarr")
+    gr.write_image(img, src, chunks=8)
+    tfm = str(tmp_path / "t.tfm")
+    centre = img.transform_continuous_index_to_physical_point([7.5, 6.5, 5.5])
+    t = gr.Euler3DTransform(centre, (0.1, 0.2, -0.3))
+    gr.write_transform(t, tfm)
+    proc = subprocess.run([sys.executable, "-m", "gpuresample", "resample", src, dst,
+                           "--spacing", "1,1,1", "-t", tfm, "--device", "cpu", "--chunks",
+                           "5", "--compress"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    want = gr.resample(img, gr.read_transform(tfm), spacing=(1.0, 1.0, 1.0), device="cpu")
+    _same(gr.read_image(dst), want)
+    assert zarr.open(dst, mode="r")["0"].chunks == (5, 5, 5)
