@@ -188,7 +188,7 @@ class Image:
         """
         lazy = _arrays.is_dask_array(array)
         if not (isinstance(array, np.ndarray) or _arrays.is_cupy_array(array) or lazy):
-            raise TypeError(f"expected a numpy, CuPy or dask array, got "
+            raise TypeError(f"expected a numpy or CuPy array (or a dask array), got "
                             f"{type(array).__name__}")
         if not lazy and not array.flags.c_contiguous:
             raise ValueError("the pixel array must be C-contiguous")

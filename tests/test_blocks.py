@@ -189,3 +189,19 @@ def test_resample_does_not_modify_its_arguments(rng):
     out.compute()
     assert chunks == [(3, 5), (7,), (2, 2, 2)]
     np.testing.assert_array_equal(gr.array_from_image(img), before)
+
+
+def test_lazy_images_with_unusable_backends_or_dimensions(rng):
+    import dask.array as da
+
+    from gpuresample.backends import backends
+
+    lazy = gr.image_from_array(da.zeros((6, 7, 8), dtype=np.float32, chunks=3))
+    if backends()["cuda"] != "available":
+        with pytest.raises(RuntimeError, match="not usable here"):
+            gr.resample(lazy, device="cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        gr.resample(lazy, device="tpu")
+    four = gr.image_from_array(da.zeros((2, 3, 4, 5), dtype=np.float32), is_vector=False)
+    with pytest.raises(ValueError, match="2-D and 3-D"):
+        gr.resample(four, device="cpu")

@@ -222,3 +222,13 @@ def test_cli_resamples_ome_zarr_block_by_block(tmp_path, rng):
     want = gr.resample(img, gr.read_transform(tfm), spacing=(1.0, 1.0, 1.0), device="cpu")
     _same(gr.read_image(dst), want)
     assert zarr.open(dst, mode="r")["0"].chunks == (5, 5, 5)
+
+
+def test_lazy_read_with_a_pixel_type_casts_per_chunk(tmp_path, rng):
+    img = _image(rng, dtype=np.float32)
+    path = str(tmp_path / "f.mha")
+    gr.write_image(img, path)
+    lazy = gr.read_image(path, gr.PixelType.INT16, lazy=True)
+    eager = gr.read_image(path, gr.PixelType.INT16)
+    assert lazy.is_lazy and lazy.pixel_type == gr.PixelType.INT16
+    _same(lazy, eager)
