@@ -205,3 +205,20 @@ def test_lazy_images_with_unusable_backends_or_dimensions(rng):
     four = gr.image_from_array(da.zeros((2, 3, 4, 5), dtype=np.float32), is_vector=False)
     with pytest.raises(ValueError, match="2-D and 3-D"):
         gr.resample(four, device="cpu")
+
+
+@pytest.mark.parametrize("kind", ["euler", "composite", "field"])
+@pytest.mark.parametrize("interpolator", ["linear", "nearest"])
+def test_fast_precision_blocks_equal_the_whole(backend, rng, kind, interpolator):
+    """float32 positions: the regions follow the kernels' float32 arithmetic too."""
+    geometry = random_geometry(rng, 3, size=(13, 11, 9))
+    img, _ = make_pair(random_values(rng, geometry[0][::-1], np.uint8), geometry)
+    transform = transform_of(kind, rng, img, 3)
+    grid = output_around(rng, img)
+    args = (img, transform, interpolator, 3.0)
+    whole = gr.resample(*args, device=backend, precision="fast", **grid)
+    lazy = gr.resample(*args, device=backend, precision="fast",
+                       chunks=awkward_chunks(rng, grid["size"]), **grid)
+    got, want = _arrays(lazy.compute(), whole)
+    assert np.any(want != 3)
+    np.testing.assert_array_equal(got, want)
