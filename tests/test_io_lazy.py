@@ -232,3 +232,22 @@ def test_lazy_read_with_a_pixel_type_casts_per_chunk(tmp_path, rng):
     eager = gr.read_image(path, gr.PixelType.INT16)
     assert lazy.is_lazy and lazy.pixel_type == gr.PixelType.INT16
     _same(lazy, eager)
+
+
+@pytest.mark.parametrize("ext", [".mha", ".nii"])
+def test_a_lazy_series_of_files(tmp_path, rng, ext):
+    slices = []
+    for k in range(4):
+        img = _image(rng, shape=(6, 7), dtype=np.int16)
+        img.direction, img.spacing = np.eye(2), (0.5, 0.7)
+        img.origin = (1.0, 2.0 + 0.0 * k)
+        path = str(tmp_path / f"s{k}{ext}")
+        gr.write_image(img, path)
+        slices.append(path)
+    lazy = gr.read_image(slices, lazy=True)
+    eager = gr.read_image(slices)
+    assert lazy.is_lazy and lazy.size == (7, 6, 4)
+    _same(lazy, eager)
+    with pytest.raises(ValueError, match="cannot be read lazily"):
+        gr.write_image(eager[:, :, 0], str(tmp_path / "x.nrrd"))
+        gr.read_image([str(tmp_path / "x.nrrd")], lazy=True)

@@ -66,7 +66,7 @@ def read_image(path: PathLike | Sequence[PathLike], pixel_type: Any = None, *,
     lazy : bool, optional
         Return a lazy image (pixels as a ``dask.array``, read chunk by chunk when
         needed; geometry read now): uncompressed MetaImage (.mha/.mhd + .raw) and NIfTI
-        (.nii) files, memory-mapped; OME-Zarr and Zarr folders are read so unless
+        (.nii) files and lists of them (a series), memory-mapped; OME-Zarr and Zarr folders are read so unless
         ``lazy=False`` (which reads their pixels now). Default: lazy for Zarr only.
     chunks : optional
         Dask chunks of a lazy image, numpy order ([z,] y, x); default 128 voxels an axis
@@ -93,6 +93,12 @@ def read_image(path: PathLike | Sequence[PathLike], pixel_type: Any = None, *,
         if not path:
             raise ValueError("read_image got an empty list of files")
         fmt = _resolve(path[0], format)
+        if lazy:
+            if fmt.name not in ("metaimage", "nifti"):
+                raise ValueError(f"a series of {fmt.name} files cannot be read lazily; "
+                                 "lazy=True reads series of uncompressed MetaImage and NIfTI "
+                                 "files")
+            options.update(lazy=True, chunks=chunks)
         image = _module(fmt).read_series([os.fspath(p) for p in path], **options)
     else:
         name = os.fspath(path)

@@ -626,10 +626,17 @@ def stack_series(paths: Sequence[str], read_one: Callable[[str], Image]) -> Imag
     1)`` (1 when the origins coincide). Slices whose spacing differs from that get
     ``ITK_non_uniform_sampling_deviation`` (the largest deviation) and a warning when it
     exceeds 1e-4 of the spacing. The volume carries no other meta-data, as in SimpleITK.
+    Lazy files (``read_one`` reading with ``lazy=True``) give a lazy volume: a dask stack
+    of the files, each read when its slices are needed.
     """
     if not paths:
         raise ValueError("read_series got an empty list of files")
     first = read_one(paths[0])
+    lazy = first.is_lazy
+
+    def pixels(img: Image):
+        return img.data if lazy else np.asarray(img._array)
+
     dim = first.dimension + 1
     if dim == 4 and first.size[2] == 1:
         dim = 3
@@ -649,7 +656,7 @@ def stack_series(paths: Sequence[str], read_one: Callable[[str], Image]) -> Imag
     moving = min(first.dimension, dim - 1)
     while moving > 0 and size[moving - 1] == 1:
         moving -= 1
-    arrays = [np.asarray(first._array)]
+    arrays = [pixels(first)]
     for name in paths[1:]:
         img = read_one(name)
         img_size = (list(img.size) + [1] * dim)[:dim]
@@ -658,7 +665,7 @@ def stack_series(paths: Sequence[str], read_one: Callable[[str], Image]) -> Imag
                                  f"{img.number_of_components} component(s), the series needs "
                                  f"{tuple(first.size)} with {first.number_of_components} "
                                  f"(from {paths[0]})")
-        arrays.append(np.asarray(img._array).astype(first.dtype, copy=False))
+        arrays.append(pixels(img).astype(first.dtype))
         origins.append(embed(img.origin, 0.0))
     n = len(paths)
     metadata: dict[str, str] = {}
@@ -680,8 +687,13 @@ def stack_series(paths: Sequence[str], read_one: Callable[[str], Image]) -> Imag
         size[moving] = n
     out_shape = tuple(size[::-1]) + ((first.number_of_components,)
                                      if first.pixel_type.is_vector else ())
-    array = np.stack(arrays).reshape(out_shape)
-    return Image._from_array(np.ascontiguousarray(array), is_vector=first.pixel_type.is_vector,
+    if lazy:
+        from .._arrays import import_dask
+
+        array = import_dask().stack(arrays).reshape(out_shape)
+    else:
+        array = np.ascontiguousarray(np.stack(arrays).reshape(out_shape))
+    return Image._from_array(array, is_vector=first.pixel_type.is_vector,
                              origin=origins[0], spacing=spacing, direction=direction,
                              metadata=metadata)
 
