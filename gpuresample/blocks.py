@@ -46,7 +46,7 @@ import numpy as np
 
 from .geometry import (Grid, index_to_physical_matrix, index_to_point,
                        physical_to_index_matrix, point_to_continuous_index)
-from .plan import ResamplePlan, crop_input, make_plan
+from .plan import ResamplePlan, crop_input, end_cindices, make_plan
 
 __all__ = ["BlockJob", "BlockFallbackWarning", "lazy_resample", "output_blocks",
            "estimate_block_bytes", "is_out_of_memory"]
@@ -115,15 +115,48 @@ class BlockJob:
         plan = self.plan((0,) * d, (1,) * d)
         return bool(plan.per_voxel and np.any(plan.stage_i[:, :, 7]))
 
+    @property
+    def linear(self) -> bool:
+        return all(t.is_linear for t in self.chain)
+
     def region(self, plan: ResamplePlan) -> Box | None:
-        """(start, stop) of the input voxels ``plan``'s block reads, or None if none."""
+        """(start, stop) of the input voxels ``plan``'s block reads, or None if none:
+        exact for a linear chain (from the plan's own row ends), a bound otherwise."""
+        d = self.input_grid.dimension
+        if plan.per_voxel:
+            start = plan.out_offset[:d]
+            return self.input_box(start, [a + n for a, n in zip(start, plan.out_size)])
+        return self._voxels(*_row_extremes(plan.row_ends[0], plan, d))
+
+    def input_box(self, start: Sequence[int], stop: Sequence[int]) -> Box | None:
+        """A safe bound of :meth:`region` for output block ``start .. stop``, cheap to
+        compute (what the graph is built with; each task then reads the exact part).
+
+        Linear chains: the row ends of the block's corner rows only, widened by a margin
+        far above the rounding of the interior rows' ends (the chain is affine, so they
+        lie in the corners' hull up to rounding). Deformable chains: the block's corners
+        walked through the chain (see the module notes).
+        """
+        d = self.input_grid.dimension
+        if not self.linear:
+            low, high = self._bound(start, stop)
+            return self._voxels(low - 1.0, high + 1.0)   # rounding of the stages
+        rows = np.array(np.meshgrid(*[(a, b - 1) for a, b in zip(start[1:], stop[1:])],
+                                    indexing="ij")).reshape(d - 1, -1).T
+        ends = np.zeros((len(rows), 2, d))
+        ends[:, 1, 0] = self.output_grid.size[0]
+        ends[:, :, 1:] = rows[:, None, :]
+        cidx = np.zeros((len(rows), 2, 3))
+        cidx[:, :, :d] = end_cindices(self.input_grid, self.output_grid, self.chain, ends)
+        low, high = _row_extremes(cidx, _RowSpan(start[0], stop[0] - start[0],
+                                                 self.output_grid.size[0], self.precision), d)
+        margin = 1e-6 + 1e-9 * np.maximum(np.abs(low), np.abs(high))
+        return self._voxels(low - margin, high + margin)
+
+    def _voxels(self, low: np.ndarray, high: np.ndarray) -> Box | None:
+        """The input voxels positions ``low .. high`` (per axis) read, or None."""
         d = self.input_grid.dimension
         size = np.asarray(self.input_grid.size)
-        if plan.per_voxel:
-            low, high = self._bound(plan)
-            low, high = low - 1.0, high + 1.0           # rounding of the stages' arithmetic
-        else:
-            low, high = _row_extremes(plan, d)
         if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
             return (0,) * d, tuple(int(n) for n in size)   # no usable bound: all of it
         upper = size - 0.5
@@ -139,12 +172,12 @@ class BlockJob:
         last = np.clip(last, 0, size - 1).astype(np.int64)
         return tuple(int(v) for v in first), tuple(int(v) + 1 for v in last)
 
-    def _bound(self, plan: ResamplePlan) -> tuple[np.ndarray, np.ndarray]:
-        """Bounds of the input continuous indices of a per-voxel plan's block."""
-        d = self.output_grid.dimension
-        start = np.asarray(plan.out_offset[:d], dtype=np.float64)
-        stop = start + np.asarray(plan.out_size[:d], dtype=np.float64) - 1.0
-        corners = _box_corners(start, stop)
+    def _bound(self, start: Sequence[int], stop: Sequence[int]) -> tuple[np.ndarray,
+                                                                       np.ndarray]:
+        """Bounds of the input continuous indices of a deformable chain's output block."""
+        first = np.asarray(start, dtype=np.float64)
+        last = np.asarray(stop, dtype=np.float64) - 1.0
+        corners = _box_corners(first, last)
         g = self.output_grid
         points = index_to_point(corners, g.origin,
                                 index_to_physical_matrix(g.spacing, g.direction))
@@ -214,16 +247,29 @@ class BlockJob:
             return out
 
 
-def _row_extremes(plan: ResamplePlan, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """Smallest and largest input continuous index per axis over a linear plan's block,
-    from the kernels' arithmetic at each row's first and last voxel of the block."""
-    real = np.float64 if plan.precision == "exact" else np.float32
-    ends = plan.row_ends[0]
+@dataclass(frozen=True)
+class _RowSpan:
+    """What :func:`_row_extremes` needs of a plan: the block's x range and the row length."""
+
+    x0: int
+    nx: int
+    row_length: int
+    precision: str
+
+
+def _row_extremes(ends: np.ndarray, span, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest input continuous index per axis over a block's rows with row
+    ends ``ends`` (rows, 2, 3), from the kernels' arithmetic at each row's first and last
+    voxel of the block (positions are monotonic along a row). ``span``: a plan or a
+    :class:`_RowSpan`."""
+    if isinstance(span, ResamplePlan):
+        span = _RowSpan(span.out_offset[0], span.out_size[0], span.row_length,
+                        span.precision)
+    real = np.float64 if span.precision == "exact" else np.float32
     s = ends[:, 0, :d].astype(real)
     delta = (ends[:, 1, :d] - ends[:, 0, :d]).astype(real)
-    n = real(plan.row_length)
-    x0 = plan.out_offset[0]
-    values = [s + (real(x) / n) * delta for x in (x0, x0 + plan.out_size[0] - 1)]
+    n = real(span.row_length)
+    values = [s + (real(x) / n) * delta for x in (span.x0, span.x0 + span.nx - 1)]
     both = np.concatenate(values).astype(np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN axes
@@ -396,7 +442,7 @@ def lazy_resample(source, job: BlockJob, chunks: Sequence[Sequence[int]]):
     pieces = np.empty(counts, dtype=object)
     pixel = np.dtype(job.out_pixel_dtype or job.out_dtype)
     for flat, start, stop in output_blocks(job.output_grid.size, chunks):
-        box = job.region(job.plan(start, stop))
+        box = job.input_box(start, stop)
         region = region_start = None
         if box is not None:
             index = tuple(slice(a, b) for a, b in zip(*box))[::-1]

@@ -141,6 +141,19 @@ def _chain_points(points: np.ndarray, transforms: Sequence) -> np.ndarray:
     return points
 
 
+def end_cindices(input_grid: Grid, output_grid: Grid, transforms: Sequence,
+                 ends: np.ndarray) -> np.ndarray:
+    """Input continuous indices of output row ends (rows, 2, D), through the unfused
+    linear chain in float64: ITK's arithmetic (the scan-line path's ``row_ends``)."""
+    d = output_grid.dimension
+    A_out = index_to_physical_matrix(output_grid.spacing, output_grid.direction)
+    P_in = physical_to_index_matrix(input_grid.spacing, input_grid.direction)
+    points = index_to_point(ends.reshape(-1, d), output_grid.origin, A_out)
+    points = _chain_points(points, transforms)
+    cindex = point_to_continuous_index(points, input_grid.origin, P_in)
+    return cindex.reshape(ends.shape[0], 2, d)
+
+
 def _fused_affine(input_grid: Grid, output_grid: Grid, transforms: Sequence) -> np.ndarray:
     d = output_grid.dimension
     A_out = index_to_physical_matrix(output_grid.spacing, output_grid.direction)
@@ -334,11 +347,8 @@ def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpo
                             stage_i=ints, stage_f=reals, stage_data=data, **common)
     ends = row_end_indices(output_grid.size, start, stop)
     rows = ends.shape[0]
-    points = index_to_point(ends.reshape(-1, d), output_grid.origin, A_out)
-    points = _chain_points(points, transforms)
-    cindex = point_to_continuous_index(points, input_grid.origin, P_in)
     row_ends = np.zeros((1, rows, 2, 3), dtype=np.float64)
-    row_ends[0, :, :, :d] = cindex.reshape(rows, 2, d)
+    row_ends[0, :, :, :d] = end_cindices(input_grid, output_grid, transforms, ends)
     return ResamplePlan(row_ends=row_ends,
                         index_to_cindex=_fused_affine(input_grid, output_grid, transforms)[None],
                         **common)

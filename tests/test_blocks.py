@@ -102,8 +102,14 @@ def test_blocks_read_regions_only_and_outer_blocks_nothing(rng, kind):
     grid = gr.Grid(**output_around(rng, img, grow=2.5))
     job = BlockJob(grid_of(img), grid, (transform,),
                    "linear", np.float32, np.float32, 1, 0.0, "exact")
-    regions = [job.region(job.plan(a, b))
-               for _, a, b in output_blocks(grid.size, normalize_chunks(3, grid.size, 3))]
+    regions = []
+    for _, a, b in output_blocks(grid.size, normalize_chunks(3, grid.size, 3)):
+        exact, cheap = job.region(job.plan(a, b)), job.input_box(a, b)
+        # the graph is built with the cheap bound; it must hold what the task reads
+        assert exact is None or (cheap is not None and all(
+            c0 <= e0 and e1 <= c1 for c0, e0, e1, c1 in zip(cheap[0], exact[0], exact[1],
+                                                           cheap[1])))
+        regions.append(exact)
     crops = [r for r in regions if r is not None]
     assert any(r is None for r in regions)
     assert any(np.prod(np.subtract(b, a)) < np.prod(img.size) for a, b in crops)
