@@ -41,6 +41,8 @@ EULER3D_TRANSLATION = (1.5, -2.0, 0.75)       # physical units (mm)
 EULER2D_ANGLE = 0.2
 EULER2D_TRANSLATION = (3.0, -2.0)
 ANISO_IN_SPACING, ANISO_OUT_SPACING = 0.5, 1.0
+ANISO_UP_IN_SPACING = (1.0, 1.0, 2.0)       # thick slices, resampled to 1 mm isotropic
+BATCH_ITEMS = 16        # volumes of the batch case, each 1/4 of --size per edge
 TEXTURE = 0.1          # amplitude of the seeded noise added to the phantom (every voxel differs)
 SEED = 20261124
 REL_TOL = 1e-3         # |ours - peer| above REL_TOL * (input value range) counts as a difference
@@ -65,9 +67,14 @@ class Case:
     transform : {"euler3d", "euler2d", "identity"}
         The transform (about the volume centre, with a small translation).
     interpolator : {"linear", "nearest"}
-    grid : {"input", "aniso-down"}
+    grid : {"input", "aniso-down", "aniso-up"}
         "input": output on the input grid; "aniso-down": a 0.5 mm input resampled to a
-        1.0 mm isotropic grid of the same extent (given to gpuresample as ``spacing=``).
+        1.0 mm isotropic grid of the same extent (given to gpuresample as ``spacing=``);
+        "aniso-up": a (1, 1, 2) mm input onto 1 mm isotropic (twice the slices).
+    batch : int
+        1, or the number of volumes (a quarter of the size per edge, each with its own
+        random Euler3D transform) that gpuresample resamples in one ``resample_batch``
+        call and the peers one by one.
     """
 
     name: str
@@ -77,17 +84,20 @@ class Case:
     transform: str
     interpolator: str
     grid: str = "input"
+    batch: int = 1
 
 
 CASES: tuple[Case, ...] = (
     Case("euler3d-linear", 3, "float32", "float32", "euler3d", "linear"),
     Case("euler3d-nearest", 3, "float32", "float32", "euler3d", "nearest"),
     Case("aniso-down", 3, "float32", "float32", "identity", "linear", "aniso-down"),
+    Case("aniso-up", 3, "float32", "float32", "identity", "linear", "aniso-up"),
     Case("uint8-in-float-out", 3, "uint8", "float32", "euler3d", "linear"),
     Case("int16-in-float-out", 3, "int16", "float32", "euler3d", "linear"),
     Case("2d-linear", 2, "float32", "float32", "euler2d", "linear"),
     Case("bspline-linear", 3, "float32", "float32", "bspline", "linear"),
     Case("field-linear", 3, "float32", "float32", "field", "linear"),
+    Case("batch-euler3d", 3, "float32", "float32", "euler3d", "linear", batch=BATCH_ITEMS),
 )
 AFFINE_KINDS = ("euler3d", "euler2d", "identity")
 BSPLINE_MESH = 8          # control-grid cells per axis of the cubic B-spline case
@@ -115,6 +125,9 @@ class Workload:
         None for a deformable transform (only peers that take the transform itself run).
     value_range : float
         max - min of the input values (scale of the comparison tolerance).
+    items : tuple of Workload
+        The batch case's volumes, each a one-volume workload (empty otherwise); outputs of
+        a batch are stacked along a new first axis.
     """
 
     case: Case
@@ -127,20 +140,24 @@ class Workload:
     resample_kwargs: dict
     index_affine: np.ndarray | None
     value_range: float
+    items: tuple = ()
 
     @property
     def array(self) -> np.ndarray:
-        """The input pixels, numpy order [z, y, x]."""
+        """The input pixels, numpy order [z, y, x] (a batch: stacked)."""
+        if self.items:
+            return np.stack([item.array for item in self.items])
         return np.asarray(self.image)
 
     @property
     def out_shape(self) -> tuple[int, ...]:
-        """The output array shape, numpy order."""
-        return tuple(self.out_size[::-1])
+        """The output array shape, numpy order (a batch: with the batch axis first)."""
+        shape = tuple(self.out_size[::-1])
+        return (len(self.items), *shape) if self.items else shape
 
     @property
     def out_voxels(self) -> int:
-        return int(np.prod(self.out_size))
+        return int(np.prod(self.out_size)) * max(1, len(self.items))
 
     @property
     def bytes_moved(self) -> int:
@@ -225,10 +242,43 @@ def index_affine(image, out_origin, out_spacing, out_direction, transform) -> np
 
 def build_workload(case: Case, size: int, size2d: int) -> Workload:
     """Make ``case`` concrete: ``size``^3 for 3-D cases, ``size2d``^2 for 2-D ones."""
+    if case.batch > 1:
+        return _batch_workload(case, size)
+    return _one_workload(case, size if case.dimension == 3 else size2d)
+
+
+def _batch_workload(case: Case, size: int) -> Workload:
+    """``case.batch`` volumes of a quarter of ``size`` per edge, each with its own content
+    and its own seeded random rotation about its centre."""
     import gpuresample as gr
 
-    edge = size if case.dimension == 3 else size2d
-    image = gr.image_from_array(_pixels(case, (edge,) * case.dimension), copy=False)
+    edge = max(8, size // 4)
+    rng = np.random.default_rng(SEED)
+    items = []
+    for k in range(case.batch):
+        item = _one_workload(case, edge, offset=0.05 * k)
+        centre = item.image.transform_continuous_index_to_physical_point(
+            [(n - 1) / 2.0 for n in item.image.size])
+        transform = gr.Euler3DTransform(centre, tuple(rng.uniform(-0.3, 0.3, 3)),
+                                        tuple(rng.uniform(-2.0, 2.0, 3)))
+        items.append(Workload(case, item.image, transform, item.out_size, item.out_origin,
+                              item.out_spacing, item.out_direction, item.resample_kwargs,
+                              index_affine(item.image, item.out_origin, item.out_spacing,
+                                           item.out_direction, transform),
+                              item.value_range))
+    first = items[0]
+    return Workload(case, first.image, first.transform, first.out_size, first.out_origin,
+                    first.out_spacing, first.out_direction, first.resample_kwargs,
+                    first.index_affine, max(i.value_range for i in items), tuple(items))
+
+
+def _one_workload(case: Case, edge: int, offset: float = 0.0) -> Workload:
+    import gpuresample as gr
+
+    pixels = _pixels(case, (edge,) * case.dimension)
+    if offset:
+        pixels = pixels + pixels.dtype.type(offset)
+    image = gr.image_from_array(pixels, copy=False)
     kwargs: dict = {}
     if case.out_dtype != case.in_dtype:
         kwargs["output_pixel_type"] = np.dtype(case.out_dtype)
@@ -238,6 +288,11 @@ def build_workload(case: Case, size: int, size2d: int) -> Workload:
         out_spacing = (ANISO_OUT_SPACING,) * case.dimension
         ratio = ANISO_OUT_SPACING / ANISO_IN_SPACING
         out_size = tuple(max(1, int(round(n / ratio))) for n in image.size)
+        kwargs["spacing"] = out_spacing
+    elif case.grid == "aniso-up":
+        image.spacing = ANISO_UP_IN_SPACING
+        out_spacing = (1.0,) * case.dimension
+        out_size = tuple(int(round(n * s)) for n, s in zip(image.size, image.spacing))
         kwargs["spacing"] = out_spacing
     transform = _transform(case, image)
     out_direction = np.asarray(image.direction, dtype=np.float64)
@@ -358,6 +413,8 @@ def build_ours(work: Workload, device: str, precision: str, mode: str = "residen
     """
     import gpuresample as gr
 
+    if work.items:
+        return _build_ours_batch(work, device, precision, mode)
     if mode == "kernel":
         return _build_ours_kernel(work, precision)
     resident = device == "cuda" and mode == "resident"
@@ -370,6 +427,45 @@ def build_ours(work: Workload, device: str, precision: str, mode: str = "residen
 
     sync = _cupy_sync if device == "cuda" else _no_sync
     return Prepared(call, sync, lambda img: _to_host(gr.array_from_image(img)))
+
+
+def _build_ours_batch(work: Workload, device: str, precision: str, mode: str) -> Prepared:
+    """``gr.resample_batch`` of the batch's volumes and transforms: one launch ("kernel"
+    mode times the same whole call)."""
+    import gpuresample as gr
+
+    resident = device == "cuda" and mode != "copies"
+    images = [item.image.to("cuda") if resident else item.image for item in work.items]
+    transforms = [item.transform for item in work.items]
+
+    def call():
+        outs = gr.resample_batch(images, transforms, work.case.interpolator, 0.0,
+                                 device=device, precision=precision, **work.resample_kwargs)
+        return [o.to("cpu") for o in outs] if mode == "copies" else outs
+
+    sync = _cupy_sync if device == "cuda" else _no_sync
+    return Prepared(call, sync,
+                    lambda outs: np.stack([_to_host(gr.array_from_image(o)) for o in outs]))
+
+
+def _looped(build: Callable[[Workload], Prepared]) -> Callable[[Workload], Prepared]:
+    """A peer's builder extended to a batch: the peer runs on each volume in turn."""
+    def build_any(work: Workload) -> Prepared:
+        if not work.items:
+            return build(work)
+        prepared = [build(item) for item in work.items]
+
+        def call():
+            return [p.call() for p in prepared]
+
+        def sync():
+            prepared[0].sync()
+
+        return Prepared(call, sync,
+                        lambda results: np.stack([p.fetch(r) for p, r in zip(prepared,
+                                                                              results)]))
+
+    return build_any
 
 
 def _build_ours_kernel(work: Workload, precision: str) -> Prepared:
@@ -590,17 +686,19 @@ def _torch_specs() -> tuple[PeerSpec, ...]:
             label = ("torch affine_grid+grid_sample" if with_grid else "torch grid_sample") \
                 + f" ac={'T' if align else 'F'}"
             specs.append(PeerSpec("torch", label, "cuda", "interior", _check_torch,
-                                  functools.partial(_build_torch, align_corners=align,
-                                                    with_affine_grid=with_grid)))
+                                  _looped(functools.partial(_build_torch,
+                                                            align_corners=align,
+                                                            with_affine_grid=with_grid))))
     return tuple(specs)
 
 
 PEERS: tuple[PeerSpec, ...] = (
     PeerSpec("sitk", "SimpleITK Resample", "cpu", "all",
-             lambda: _check_import("SimpleITK"), _build_sitk),
+             lambda: _check_import("SimpleITK"), _looped(_build_sitk)),
     PeerSpec("scipy", "scipy.ndimage (1 thread)", "cpu", "interior",
-             lambda: _check_import("scipy.ndimage"), _build_scipy),
-    PeerSpec("cupyx", "cupyx.scipy.ndimage", "cuda", "interior", _check_cupyx, _build_cupyx),
+             lambda: _check_import("scipy.ndimage"), _looped(_build_scipy)),
+    PeerSpec("cupyx", "cupyx.scipy.ndimage", "cuda", "interior", _check_cupyx,
+             _looped(_build_cupyx)),
     *_torch_specs(),
 )
 PEER_KEYS = tuple(dict.fromkeys(p.key for p in PEERS))
@@ -610,7 +708,9 @@ PEER_KEYS = tuple(dict.fromkeys(p.key for p in PEERS))
 
 def interior_mask(work: Workload) -> np.ndarray:
     """Output voxels whose input continuous index is at least 1 voxel inside the border
-    on every axis (1 <= c <= N - 2), numpy order."""
+    on every axis (1 <= c <= N - 2), numpy order (a batch: stacked)."""
+    if work.items:
+        return np.stack([interior_mask(item) for item in work.items])
     d = work.case.dimension
     axes = [np.arange(n, dtype=np.float64) for n in work.out_size]   # x, y[, z]
     mask = np.ones(work.out_shape, dtype=bool)
@@ -679,6 +779,10 @@ def _time(prepared: Prepared, repeat: int) -> Timing:
 
 def _check_geometry(work: Workload, result) -> None:
     """Ours must produce exactly the grid the peers are given."""
+    if isinstance(result, list):       # a batch: every volume on its grid
+        for item, one in zip(work.items, result):
+            _check_geometry(item, one)
+        return
     same = (tuple(result.size) == work.out_size
             and np.allclose(result.origin, work.out_origin)
             and np.allclose(result.spacing, work.out_spacing))
@@ -711,8 +815,8 @@ def run_peer(spec: PeerSpec, work: Workload, repeat: int) -> tuple[dict, np.ndar
     """Time one peer on ``work``; returns its timing entry and its output (host)."""
     prepared = spec.build(work)
     timing = _time(prepared, repeat)
-    entry = {"name": spec.label, "key": spec.key, "device": spec.device,
-             "region": spec.region, **_timing_dict(work, timing)}
+    entry = {"name": spec.label + (" (looped)" if work.items else ""), "key": spec.key,
+             "device": spec.device, "region": spec.region, **_timing_dict(work, timing)}
     return entry, prepared.fetch(timing.result)
 
 

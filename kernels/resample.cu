@@ -24,6 +24,8 @@
 #define GR_NEAREST 0
 #define GR_LINEAR 1
 
+__device__ __forceinline__ long long gr_min(long long a, long long b) { return a < b ? a : b; }
+
 template <typename Real>
 __device__ __forceinline__ Real gr_lerp(Real a, Real b, Real t) { return a + (b - a) * t; }
 
@@ -48,9 +50,10 @@ __device__ __forceinline__ void gr_sample(const TIn* __restrict__ src, TOut* __r
     return;
   }
   if (INTERP == GR_NEAREST) {
-    const long long i0 = (long long)gr_floor(c0 + (Real)0.5);
-    const long long i1 = (long long)gr_floor(c1 + (Real)0.5);
-    const long long i2 = (long long)gr_floor(c2 + (Real)0.5);
+    // clamped to the volume (a guard: for c < N - 0.5 the rounded c + 0.5 stays below N)
+    const long long i0 = gr_min((long long)gr_floor(c0 + (Real)0.5), a.in_size[0] - 1);
+    const long long i1 = gr_min((long long)gr_floor(c1 + (Real)0.5), a.in_size[1] - 1);
+    const long long i2 = gr_min((long long)gr_floor(c2 + (Real)0.5), a.in_size[2] - 1);
     const TIn* p = src + i2 * sz + i1 * sy + i0 * nc;
     for (long long k = 0; k < nc; ++k) dst[k] = to_output<TOut, Real>((Real)p[k]);
     return;

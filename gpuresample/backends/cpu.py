@@ -1,9 +1,14 @@
 """Backend ``cpu``: numba, parallel over output rows, cached on disk.
 
-The arithmetic is the kernel's (kernels/resample.cu) line for line, so the two agree bit for
-bit in both precisions: positions ``c = c0 + alpha·(c1 - c0)`` with ``alpha = x / N_x``,
-ITK's inside test, nearest ``floor(c + 0.5)``, linear lerps in x, then y, then z with edge
-replication, and the clamp-then-truncate conversion to the output type.
+The arithmetic is the kernel's (kernels/resample.cu) operation for operation, so the two
+agree bit for bit in both precisions: positions ``c = c0 + alpha·(c1 - c0)`` with
+``alpha = x / N_x``, ITK's inside test, nearest ``floor(c + 0.5)``, linear lerps in x, then
+y, then z with edge replication, and the clamp-then-truncate conversion to the output type.
+
+Speed: each output row is one loop that LLVM vectorises, gathering the input samples. For
+that the per-pixel code is branch-free (selects), inlined into the parallel loop, 8- and
+16-bit inputs are widened to int32 (x86 gathers 32- and 64-bit words only), and integer
+outputs are converted in a second pass over cache-sized blocks (see ``_make_kernel``).
 
 Threads and forks: numba's ``workqueue`` layer aborts the process when two threads enter
 a parallel function at once, and GNU OpenMP (``omp``, which numba prefers when it finds it)
@@ -29,7 +34,8 @@ import threading
 
 import numba
 import numpy as np
-from numba import literally, njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from ..plan import ResamplePlan
 from .stages import apply_stages, index_points, to_grid_indices
@@ -37,146 +43,112 @@ from .stages import apply_stages, index_points, to_grid_indices
 __all__ = ["CpuBackend"]
 
 @njit(nogil=True)
-def _row_positions(e, x0, nx, row_length, c, real):
-    """ITK's scan-line positions of one row of a linear chain (kernels/resample.cu's
-    resample_rows): c = c0 + (x / N_x)·(c1 − c0), x = x0 … x0+nx−1 of a whole row of
-    ``row_length`` voxels (a block's part of it, gpuresample/blocks.py)."""
-    s0 = real(e[0, 0])
-    s1 = real(e[0, 1])
-    s2 = real(e[0, 2])
-    d0 = real(e[1, 0] - e[0, 0])
-    d1 = real(e[1, 1] - e[0, 1])
-    d2 = real(e[1, 2] - e[0, 2])
-    n = real(row_length)
-    for x in range(nx):
-        alpha = real(x0 + x) / n
-        c[x, 0] = s0 + alpha * d0
-        c[x, 1] = s1 + alpha * d1
-        c[x, 2] = s2 + alpha * d2
-
-
-@njit(nogil=True)
 def _point_positions(grids, x0, y, z, nx, stage_i, stage_f, stage_data, n_stages, c, real):
     """Positions of one row on the per-voxel path (kernels/resample.cu's resample_points):
-    index -> physical point -> the stages -> input continuous index."""
+    index (x0 ... x0 + nx - 1, y, z) -> physical point -> the stages -> input continuous
+    index."""
     pts = np.empty((nx, 3))
     index_points(grids[0], x0, float(y), float(z), nx, pts)
     apply_stages(stage_i, stage_f, stage_data, n_stages, pts, nx)
     to_grid_indices(grids[1, 3:], grids[1, :3], pts, nx, c, real)
 
 
-@njit(nogil=True)
-def _sample_row(src, dst, c, first, nx, defaults, in_size, in_offset, nc, bounds, out_int,
-                out_f64, real, nearest, scalar):
-    """Every pixel of one output row from its input continuous indices ``c`` (nx, 3), as
-    kernels/resample.cu's gr_sample: ITK's inside test, nearest or linear interpolation,
-    the conversion to the output type.
+# The per-pixel helpers below are inlined into the kernel's parallel loop (numba inlines
+# ``inline="always"`` functions in its own IR, before the loop becomes a parallel
+# function whose array arguments LLVM may treat as not aliased). They are written without
+# branches, as selects, so that LLVM vectorises the loop over a row (with gathers for the
+# input samples): a function call or a branch per pixel in that loop costs twice the time.
 
-    Written as one flat loop on purpose: numba adds reference counting to every call that
-    passes arrays, which in a per-pixel helper halved the speed. ``nearest`` is made a
-    compile-time constant, so each interpolator gets its own loop.
-    """
-    literally(nearest)
-    literally(scalar)
-    if scalar:
-        nc = 1
-    lower = real(-0.5)
-    half = real(0.5)
+def _cast_like(v, like):
+    """``v`` converted to the type of ``like`` (numba only; see the overload)."""
+    raise NotImplementedError
+
+
+@overload(_cast_like, inline="always")
+def _cast_like_impl(v, like):
+    target = like
+    if isinstance(like, types.Integer) and like.bitwidth < 32:
+        # through int64 (the same truncation for in-range values): LLVM's cost model does
+        # not vectorise a loop with a direct float -> narrow-integer conversion
+        def impl(v, like):
+            return target(np.int32(v))
+    else:
+        def impl(v, like):
+            return target(v)
+
+    return impl
+
+
+@njit(inline="always")
+def _is_inside(c0, c1, c2, up0, up1, up2, lower):
+    """ITK's inside test: -0.5 <= c < N - 0.5 on every axis (NaN is outside)."""
+    return ((c0 >= lower) & (c0 < up0) & (c1 >= lower) & (c1 < up1) & (c2 >= lower)
+            & (c2 < up2))
+
+
+@njit(inline="always")
+def _nearest_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, half, real):
+    """kernels/resample.cu's nearest: the sample at floor(c + 0.5), clamped to the volume
+    as a guard."""
+    i0 = min(np.int64(np.floor(c0 + half)), n0 - 1)
+    i1 = min(np.int64(np.floor(c1 + half)), n1 - 1)
+    i2 = min(np.int64(np.floor(c2 + half)), n2 - 1)
+    # unsigned: numba then skips its negative-index wraparound on the load
+    return real(src[np.uint64(p + i2 * sz + i1 * sy + i0 * nc)])
+
+
+@njit(inline="always")
+def _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, real):
+    """ITK's LinearInterpolateImageFunction, as kernels/resample.cu's gr_sample: base =
+    max(floor(c), 0), t = c - base; an axis is lerped only if t > 0 and base + 1 exists
+    (edge replication), x first, then y, then z. Each skipped lerp is a select of the
+    value the branch would keep, so the result is the same bits."""
     zero = real(0.0)
-    up0 = real(in_size[0]) - half
-    up1 = real(in_size[1]) - half
-    up2 = real(in_size[2]) - half
-    n0, n1, n2 = in_size[0], in_size[1], in_size[2]
-    sy = n0 * nc
-    sz = n1 * sy
-    lo = real(bounds[0])
-    hi = real(bounds[1])
-    b_lo = bounds[0]
-    b_hi = bounds[1]
-    # a block's input crop: integer offsets, subtracted exactly (gpuresample/blocks.py)
-    k0 = real(in_offset[0])
-    k1 = real(in_offset[1])
-    k2 = real(in_offset[2])
-    for x in range(nx):
-        c0 = c[x, 0] - k0
-        c1 = c[x, 1] - k1
-        c2 = c[x, 2] - k2
-        o = x * nc
-        if not (c0 >= lower and c0 < up0 and c1 >= lower and c1 < up1 and c2 >= lower
-                and c2 < up2):
-            for k in range(nc):
-                dst[o + k] = defaults[k]
-            continue
-        if nearest:
-            p = (first + int(np.floor(c2 + half)) * sz + int(np.floor(c1 + half)) * sy
-                 + int(np.floor(c0 + half)) * nc)
-        else:
-            # ITK's LinearInterpolateImageFunction: base = max(floor(c), 0), t = c - base;
-            # an axis is lerped only if t > 0 and base + 1 exists (edge replication)
-            b0 = max(int(np.floor(c0)), 0)
-            b1 = max(int(np.floor(c1)), 0)
-            b2 = max(int(np.floor(c2)), 0)
-            t0 = c0 - real(b0)
-            t1 = c1 - real(b1)
-            t2 = c2 - real(b2)
-            on0 = t0 > zero and b0 + 1 < n0
-            on1 = t1 > zero and b1 + 1 < n1
-            on2 = t2 > zero and b2 + 1 < n2
-            dx = np.uint64(nc if on0 else 0)
-            dy = np.uint64(sy if on1 else 0)
-            dz = np.uint64(sz if on2 else 0)
-            p = first + b2 * sz + b1 * sy + b0 * nc
-        for k in range(nc):
-            # unsigned: numba then skips its negative-index wraparound on every load
-            q = np.uint64(p + k)
-            if nearest:
-                v = real(src[q])
-            elif on0 and on1 and on2:
-                # the common case inside the volume: all eight corners, no edge logic
-                v = real(src[q])
-                v = v + (real(src[q + dx]) - v) * t0
-                r10 = real(src[q + dy])
-                r10 = r10 + (real(src[q + dy + dx]) - r10) * t0
-                v = v + (r10 - v) * t1
-                r01 = real(src[q + dz])
-                r01 = r01 + (real(src[q + dz + dx]) - r01) * t0
-                r11 = real(src[q + dz + dy])
-                r11 = r11 + (real(src[q + dz + dy + dx]) - r11) * t0
-                r01 = r01 + (r11 - r01) * t1
-                v = v + (r01 - v) * t2
-            else:
-                # lerps x, then y, then z, over the axes that are on
-                v = real(src[q])
-                if on0:
-                    v = v + (real(src[q + dx]) - v) * t0
-                if on1:
-                    r10 = real(src[q + dy])
-                    if on0:
-                        r10 = r10 + (real(src[q + dy + dx]) - r10) * t0
-                    v = v + (r10 - v) * t1
-                if on2:
-                    r01 = real(src[q + dz])
-                    if on0:
-                        r01 = r01 + (real(src[q + dz + dx]) - r01) * t0
-                    if on1:
-                        r11 = real(src[q + dz + dy])
-                        if on0:
-                            r11 = r11 + (real(src[q + dz + dy + dx]) - r11) * t0
-                        r01 = r01 + (r11 - r01) * t1
-                    v = v + (r01 - v) * t2
-            # ITK's CastComponentWithBoundsChecking (kernels/common.cuh to_output): float64
-            # passes through; otherwise clamp, then convert (truncation toward zero for
-            # integers; NaN -> 0 for integers)
-            if out_f64:
-                dst[o + k] = v
-            elif out_int and v != v:
-                dst[o + k] = 0
-            elif v <= lo:
-                dst[o + k] = b_lo
-            elif v >= hi:
-                dst[o + k] = b_hi
-            else:
-                dst[o + k] = v
+    b0 = max(np.int64(np.floor(c0)), 0)
+    b1 = max(np.int64(np.floor(c1)), 0)
+    b2 = max(np.int64(np.floor(c2)), 0)
+    t0 = c0 - real(b0)
+    t1 = c1 - real(b1)
+    t2 = c2 - real(b2)
+    on0 = (t0 > zero) & (b0 + 1 < n0)
+    on1 = (t1 > zero) & (b1 + 1 < n1)
+    on2 = (t2 > zero) & (b2 + 1 < n2)
+    dx = nc if on0 else 0
+    dy = sy if on1 else 0
+    dz = sz if on2 else 0
+    q = p + b2 * sz + b1 * sy + b0 * nc
+    v000 = real(src[np.uint64(q)])
+    v100 = real(src[np.uint64(q + dx)])
+    v010 = real(src[np.uint64(q + dy)])
+    v110 = real(src[np.uint64(q + dy + dx)])
+    v001 = real(src[np.uint64(q + dz)])
+    v101 = real(src[np.uint64(q + dz + dx)])
+    v011 = real(src[np.uint64(q + dz + dy)])
+    v111 = real(src[np.uint64(q + dz + dy + dx)])
+    r00 = v000 + (v100 - v000) * t0
+    r00 = r00 if on0 else v000
+    r10 = v010 + (v110 - v010) * t0
+    r10 = r10 if on0 else v010
+    r01 = v001 + (v101 - v001) * t0
+    r01 = r01 if on0 else v001
+    r11 = v011 + (v111 - v011) * t0
+    r11 = r11 if on0 else v011
+    ry0 = r00 + (r10 - r00) * t1
+    r = ry0 if on1 else r00
+    ry1 = r01 + (r11 - r01) * t1
+    r1 = ry1 if on1 else r01
+    rz = r + (r1 - r) * t2
+    return rz if on2 else r
+
+
+@njit(inline="always")
+def _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero):
+    """ITK's CastComponentWithBoundsChecking (kernels/common.cuh to_output): float64
+    passes through; otherwise clamp, then convert (truncation toward zero for integers,
+    NaN -> 0 for integers). ``b_lo``/``b_hi`` are the output type's limits in that type."""
+    v = zero if (out_int & (v != v)) else v
+    clamped = b_lo if v <= lo else (b_hi if v >= hi else _cast_like(v, b_hi))
+    return _cast_like(v, b_hi) if out_f64 else clamped
 
 
 def _select_threading_layer() -> None:
@@ -216,10 +188,14 @@ def _sources_digest() -> str:
 _DIGEST = _sources_digest()
 
 
-def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, digest: str = _DIGEST):
+def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
+                 digest: str = _DIGEST):
     """The kernel for one arithmetic type (``real``), interpolator, scalar pixels (one
-    component, a constant numba unrolls) or any number of components, and path (scan-line
-    rows of a linear chain, or every voxel through the transform stages).
+    component, a constant numba unrolls) or any number of components, path (scan-line
+    rows of a linear chain, or every voxel through the transform stages), and output:
+    converted to the output type, or ``raw`` (the interpolated values in ``real`` and an
+    inside mask, which _convert_raw turns into the output: LLVM's cost model does not
+    vectorise the row loop when it ends in an integer conversion).
 
     The closure holds only these constants (and the sources' digest): numba's on-disk
     cache keys a closure by its cell contents, and a captured jitted function would change
@@ -228,37 +204,117 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, digest: str
     """
 
     @njit(parallel=True, cache=True, nogil=True)
-    def kernel(src, out, row_ends, defaults, in_size, components, ny, bounds, out_int,
-               out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets):
-        # offsets: out_offset (x, y, z), row_length, in_offset (x, y, z) of a block
-        # src: flat input, one item or ``batch`` items; out: (batch, rows, nx * nc)
+    def kernel(src, out, mask, row0, row_ends, defaults, in_size, components, ny, bounds,
+               out_int, out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets):
+        # src: flat input, one item or ``batch`` items; out (and mask when raw): rows
+        # row0 ... of the output, (batch, rows, nx * nc); offsets: a block's out_offset
+        # (x, y, z), the whole row's length and the input crop's in_offset (x, y, z)
         _ = digest   # part of the cache key (see _sources_digest)
         nc = 1 if scalar else components
         batch, rows, width = out.shape
         nx = width // nc
-        item_size = in_size[0] * in_size[1] * in_size[2] * nc
+        n0, n1, n2 = in_size[0], in_size[1], in_size[2]
+        item_size = n0 * n1 * n2 * nc
         shared = src.size == item_size
+        sy = n0 * nc
+        sz = n1 * sy
+        half = real(0.5)
+        lower = real(-0.5)
+        zero = real(0.0)
+        up0 = real(n0) - half
+        up1 = real(n1) - half
+        up2 = real(n2) - half
+        lo = real(bounds[0])
+        hi = real(bounds[1])
+        b_lo = bounds[0]
+        b_hi = bounds[1]
+        n = real(offsets[3])
+        x0 = offsets[0]
+        # a block's input crop: integer offsets, subtracted exactly (gpuresample/blocks.py)
+        k0 = real(offsets[4])
+        k1 = real(offsets[5])
+        k2 = real(offsets[6])
         for job in prange(batch * rows):
             item = job // rows
             row = job % rows
+            at = row0 + row      # the row in the whole output
             first = 0 if shared else item * item_size
-            c = np.empty((nx, 3), dtype=real)
+            c = np.empty((nx if per_voxel else 0, 3), dtype=real)
             if per_voxel:
-                _point_positions(grids, offsets[0], row % ny + offsets[1],
-                                 row // ny + offsets[2], nx, stage_i[item],
-                                 stage_f[item], stage_data, n_stages, c, real)
-            else:
-                _row_positions(row_ends[item, row], offsets[0], nx, offsets[3], c, real)
-            _sample_row(src, out[item, row], c, first, nx, defaults, in_size, offsets[4:],
-                        nc, bounds, out_int, out_f64, real, nearest, scalar)
+                _point_positions(grids, x0, at % ny + offsets[1], at // ny + offsets[2], nx,
+                                 stage_i[item], stage_f[item], stage_data, n_stages, c,
+                                 real)
+            s0 = s1 = s2 = d0 = d1 = d2 = zero
+            if not per_voxel:
+                # ITK's scan-line positions of a linear chain: c = c0 + (x / N_x)·(c1 − c0)
+                s0 = real(row_ends[item, at, 0, 0])
+                s1 = real(row_ends[item, at, 0, 1])
+                s2 = real(row_ends[item, at, 0, 2])
+                d0 = real(row_ends[item, at, 1, 0] - row_ends[item, at, 0, 0])
+                d1 = real(row_ends[item, at, 1, 1] - row_ends[item, at, 0, 1])
+                d2 = real(row_ends[item, at, 1, 2] - row_ends[item, at, 0, 2])
+            for k in range(nc):
+                for x in range(nx):
+                    if per_voxel:
+                        c0 = c[x, 0]
+                        c1 = c[x, 1]
+                        c2 = c[x, 2]
+                    else:
+                        alpha = real(x0 + x) / n
+                        c0 = s0 + alpha * d0
+                        c1 = s1 + alpha * d1
+                        c2 = s2 + alpha * d2
+                    c0 = c0 - k0
+                    c1 = c1 - k1
+                    c2 = c2 - k2
+                    inside = _is_inside(c0, c1, c2, up0, up1, up2, lower)
+                    # outside points sample the first voxel (then take the default), so
+                    # no load leaves the volume and no float -> int conversion overflows
+                    c0 = c0 if inside else zero
+                    c1 = c1 if inside else zero
+                    c2 = c2 if inside else zero
+                    p = first + k
+                    if nearest:
+                        v = _nearest_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, half,
+                                           real)
+                    else:
+                        v = _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, real)
+                    if raw:
+                        out[item, row, x * nc + k] = v
+                        mask[item, row, x * nc + k] = inside
+                    else:
+                        value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
+                        out[item, row, x * nc + k] = value if inside else defaults[k]
 
     return kernel
 
 
-_KERNELS = {(p, i, scalar, per_voxel): _make_kernel(r, i == "nearest", scalar, per_voxel)
+@njit(parallel=True, cache=True, nogil=True)
+def _convert_raw(values, mask, out, row0, defaults, nc, bounds, out_int, out_f64):
+    """A raw kernel's rows (values, inside mask) into rows row0 ... of ``out``."""
+    batch, rows, width = values.shape
+    lo = values.dtype.type(bounds[0])
+    hi = values.dtype.type(bounds[1])
+    zero = values.dtype.type(0.0)
+    for job in prange(batch * rows):
+        item = job // rows
+        row = job % rows
+        for x in range(width // nc):
+            for k in range(nc):
+                i = x * nc + k
+                value = _to_output(values[item, row, i], lo, hi, bounds[0], bounds[1],
+                                   out_int, out_f64, zero)
+                out[item, row0 + row, i] = value if mask[item, row, i] else defaults[k]
+
+
+_KERNELS = {(p, i, scalar, per_voxel, raw): _make_kernel(r, i == "nearest", scalar,
+                                                         per_voxel, raw)
             for p, r in (("exact", np.float64), ("fast", np.float32))
             for i in ("linear", "nearest") for scalar in (True, False)
-            for per_voxel in (False, True)}
+            for per_voxel in (False, True) for raw in (False, True)}
+
+# raw outputs go through scratch blocks of about this many values (which stay in cache)
+_RAW_BLOCK = 1 << 16
 
 
 class CpuBackend:
@@ -280,16 +336,32 @@ class CpuBackend:
         """Resample ``source`` ([batch or 1, z, y, x, c]) into ``out`` ([batch, z, y, x, c])."""
         nx = plan.out_size[0]
         src = source.reshape(-1)
-        dst = out.reshape(plan.batch, plan.rows, nx * plan.components)
+        if src.dtype.kind in "iu" and src.dtype.itemsize < 4:
+            # the row loop gathers 32- and 64-bit samples only (x86 has no narrower gather;
+            # LLVM would load such pixels one by one): widen, exactly, once
+            src = src.astype(np.int32)
+        width = nx * plan.components
+        dst = out.reshape(plan.batch, plan.rows, width)
         info = (np.iinfo if plan.out_dtype.kind in "iu" else np.finfo)(plan.out_dtype)
+        bounds = np.array([info.min, info.max], dtype=plan.out_dtype)
+        out_int = plan.out_dtype.kind in "iu"
         kernel = _KERNELS[(plan.precision, plan.interpolator, plan.components == 1,
-                           plan.per_voxel)]
+                           plan.per_voxel, out_int)]
+        args = (plan.row_ends, plan.default_values, np.asarray(plan.in_size, dtype=np.int64),
+                plan.components, plan.out_size[1], bounds, out_int,
+                plan.out_dtype == np.float64, plan.grids, plan.stage_i, plan.stage_f,
+                plan.stage_data, plan.n_stages,
+                np.array([*plan.out_offset, plan.row_length, *plan.in_offset], dtype=np.int64))
         with self._lock:
-            kernel(src, dst, plan.row_ends, plan.default_values,
-                   np.asarray(plan.in_size, dtype=np.int64), plan.components,
-                   plan.out_size[1],
-                   np.array([info.min, info.max], dtype=plan.out_dtype),
-                   plan.out_dtype.kind in "iu", plan.out_dtype == np.float64,
-                   plan.grids, plan.stage_i, plan.stage_f, plan.stage_data, plan.n_stages,
-                   np.array([*plan.out_offset, plan.row_length, *plan.in_offset],
-                            dtype=np.int64))
+            if not out_int:
+                kernel(src, dst, np.empty((0, 0, 0), np.bool_), 0, *args)
+                return
+            real = np.float64 if plan.precision == "exact" else np.float32
+            step = max(1, _RAW_BLOCK // (plan.batch * width))
+            for row0 in range(0, plan.rows, step):
+                rows = min(step, plan.rows - row0)
+                values = np.empty((plan.batch, rows, width), dtype=real)
+                mask = np.empty((plan.batch, rows, width), dtype=np.bool_)
+                kernel(src, values, mask, row0, *args)
+                _convert_raw(values, mask, dst, row0, plan.default_values, plan.components,
+                             bounds, out_int, plan.out_dtype == np.float64)

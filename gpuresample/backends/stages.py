@@ -169,29 +169,41 @@ def _bspline(f, st, data, pts, nx):
         s0 = _weights(order, c0, w, 0)
         s1 = _weights(order, c1, w, 1)
         s2 = _weights(order, c2, w, 2) if d == 3 else 0
-        # every support point in ITK's order (x fastest), weight ((1·w_x)·w_y)·w_z, each
-        # component accumulated from 0
-        acc0 = 0.0
-        acc1 = 0.0
-        acc2 = 0.0
-        for kz in range(nz):
-            wz = w[2, kz]
-            for ky in range(support):
-                wy = w[1, ky]
-                row = coefficients + ((s2 + kz) * gy + (s1 + ky)) * gx + s0
-                for kx in range(support):
-                    weight = w[0, kx] * wy
-                    if d == 3:
-                        weight *= wz
-                    at = row + kx
-                    acc0 += weight * data[at]
-                    acc1 += weight * data[at + plane]
-                    if d == 3:
-                        acc2 += weight * data[at + 2 * plane]
+        first = coefficients + (s2 * gy + s1) * gx + s0
+        if d == 3 and order == 3:
+            # the common case with constant loop bounds, which LLVM unrolls
+            acc0, acc1, acc2 = _support_sums(data, first, w, gx, gy, plane, 4, 4, True)
+        else:
+            acc0, acc1, acc2 = _support_sums(data, first, w, gx, gy, plane, nz, support,
+                                             d == 3)
         pts[x, 0] = acc0 + pts[x, 0]
         pts[x, 1] = acc1 + pts[x, 1]
         if d == 3:
             pts[x, 2] = acc2 + pts[x, 2]
+
+
+@njit(inline="always")
+def _support_sums(data, first, w, gx, gy, plane, nz, support, three_d):
+    """The displacement's components at one point: every support point in ITK's order (x
+    fastest), weight ((1·w_x)·w_y)·w_z, each component accumulated from 0."""
+    acc0 = 0.0
+    acc1 = 0.0
+    acc2 = 0.0
+    for kz in range(nz):
+        wz = w[2, kz]
+        for ky in range(support):
+            wy = w[1, ky]
+            row = np.uint64(first + (kz * gy + ky) * gx)
+            for kx in range(support):
+                weight = w[0, kx] * wy
+                if three_d:
+                    weight *= wz
+                at = row + np.uint64(kx)
+                acc0 += weight * data[at]
+                acc1 += weight * data[at + np.uint64(plane)]
+                if three_d:
+                    acc2 += weight * data[at + np.uint64(2 * plane)]
+    return acc0, acc1, acc2
 
 
 @njit(nogil=True)
@@ -252,6 +264,34 @@ def _corner_axis(upper, low, size, frac):
     return max(low, 0), 1.0 - frac
 
 
+@njit(inline="always")
+def _corner_sums(data, base, n0, n1, n2, l0, l1, l2, f0, f1, f2, d):
+    """ITK's VectorLinearInterpolateImageFunction at one point: the 2^d corners (x the
+    fastest bit), zero weights skipped, stopping once the weights total 1."""
+    acc0 = 0.0
+    acc1 = 0.0
+    acc2 = 0.0
+    total = 0.0
+    for corner in range(1 << d):
+        i0, w0 = _corner_axis(corner & 1, l0, n0, f0)
+        i1, w1 = _corner_axis((corner >> 1) & 1, l1, n1, f1)
+        overlap = (1.0 * w0) * w1
+        i2 = 0
+        if d == 3:
+            i2, w2 = _corner_axis(corner >> 2, l2, n2, f2)
+            overlap *= w2
+        if overlap != 0.0:
+            at = np.uint64(base + ((i2 * n1 + i1) * n0 + i0) * d)
+            acc0 += overlap * data[at]
+            acc1 += overlap * data[at + np.uint64(1)]
+            if d == 3:
+                acc2 += overlap * data[at + np.uint64(2)]
+            total += overlap
+        if total == 1.0:
+            break
+    return acc0, acc1, acc2
+
+
 @njit(nogil=True)
 def _field(f, st, data, pts, nx):
     # DisplacementFieldTransform::TransformPoint with ITK's VectorLinearInterpolate-
@@ -293,24 +333,12 @@ def _field(f, st, data, pts, nx):
             f0 = c0 - float(l0)
             f1 = c1 - float(l1)
             f2 = c2 - float(l2)
-            total = 0.0
-            for corner in range(1 << d):
-                i0, w0 = _corner_axis(corner & 1, l0, n0, f0)
-                i1, w1 = _corner_axis((corner >> 1) & 1, l1, n1, f1)
-                overlap = (1.0 * w0) * w1
-                i2 = 0
-                if d == 3:
-                    i2, w2 = _corner_axis(corner >> 2, l2, n2, f2)
-                    overlap *= w2
-                if overlap != 0.0:
-                    at = base + ((i2 * n1 + i1) * n0 + i0) * d
-                    acc0 += overlap * data[at]
-                    acc1 += overlap * data[at + 1]
-                    if d == 3:
-                        acc2 += overlap * data[at + 2]
-                    total += overlap
-                if total == 1.0:
-                    break
+            if d == 3:   # constant bounds, which LLVM unrolls
+                acc0, acc1, acc2 = _corner_sums(data, base, n0, n1, n2, l0, l1, l2, f0, f1,
+                                                f2, 3)
+            else:
+                acc0, acc1, acc2 = _corner_sums(data, base, n0, n1, n2, l0, l1, l2, f0, f1,
+                                                f2, 2)
         pts[x, 0] += acc0
         pts[x, 1] += acc1
         if d == 3:
