@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CUPY_HINT", "import_cupy", "is_cupy_array", "namespace", "device_of",
-           "parse_device", "to_device", "asarray"]
+__all__ = ["CUPY_HINT", "import_cupy", "is_cupy_array", "import_dask", "is_dask_array",
+           "namespace", "device_of", "parse_device", "to_device", "asarray"]
 
 CUPY_HINT = ("pip install gpuresample[cuda12] (CUDA 12.x) or gpuresample[cuda13] (CUDA 13.x), "
              "whichever matches your driver")
@@ -41,6 +41,22 @@ def import_cupy() -> ModuleType:
 def is_cupy_array(obj: Any) -> bool:
     """True if ``obj`` is a CuPy array (decided without importing CuPy)."""
     return type(obj).__module__.partition(".")[0] == "cupy"
+
+
+def import_dask() -> ModuleType:
+    """Import ``dask.array``, or raise ImportError naming the extra that installs it."""
+    try:
+        import dask.array
+    except ImportError as exc:
+        raise ImportError("lazy images and block-wise resampling need Dask: "
+                          "pip install 'gpuresample[dask]'") from exc
+    return dask.array
+
+
+def is_dask_array(obj: Any) -> bool:
+    """True if ``obj`` is a ``dask.array.Array`` (decided without importing Dask)."""
+    cls = type(obj)
+    return cls.__name__ == "Array" and cls.__module__.partition(".")[0] == "dask"
 
 
 def namespace(array: Any) -> ModuleType:

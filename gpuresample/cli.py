@@ -68,6 +68,8 @@ def read_input(path: str, series: str | None = None):
     """An image from a file, or from the DICOM series in a folder."""
     import gpuresample as gr
 
+    if _is_zarr(path):
+        return gr.read_image(path)        # lazy: resampled and written block by block
     if os.path.isdir(path):
         ids = gr.dicom_series_ids(path)
         if series is None and len(ids) > 1:
@@ -75,6 +77,10 @@ def read_input(path: str, series: str | None = None):
                              "choose one with --series")
         return gr.read_image(gr.dicom_series_files(path, series))
     return gr.read_image(path)
+
+
+def _is_zarr(path: str) -> bool:
+    return os.path.normpath(path).lower().endswith(".zarr")
 
 
 def _elastix_grid(specs: Sequence[str], interpolator: str):
@@ -124,13 +130,14 @@ class ResampleJob:
     pixel_type: Any
     device: str | None
     precision: str
+    chunks: int | None = None
 
     def run(self, image):
         import gpuresample as gr
 
         return gr.resample(image, self.transform, self.interpolator, self.default_value,
                            self.pixel_type, reference=self.reference, device=self.device,
-                           precision=self.precision, **self.grid)
+                           precision=self.precision, chunks=self.chunks, **self.grid)
 
 
 def _outputs(inputs: Sequence[str], output: str, fmt: str | None) -> list[str]:
@@ -139,7 +146,7 @@ def _outputs(inputs: Sequence[str], output: str, fmt: str | None) -> list[str]:
     NIfTI for a DICOM folder input)."""
     from gpuresample.io.formats import FORMATS, format_by_name
 
-    if len(inputs) == 1 and not os.path.isdir(output):
+    if len(inputs) == 1 and (not os.path.isdir(output) or _is_zarr(output)):
         return [output]
     if not os.path.isdir(output):
         raise click.UsageError(f"with several inputs, OUTPUT must be an existing folder; "
@@ -177,7 +184,8 @@ Examples:
   gpuresample resample ct_folder ct.nii.gz
   gpuresample resample moving.nii.gz out.nii.gz --reference fixed.nii.gz -t affine.tfm
   gpuresample resample "scans/*.nii.gz" resampled/ --spacing 1,1,1 -j 4
-  gpuresample resample mr.mha out.mha -r ct.mha -t warp.nii.gz -t [affine.mat,1]""")
+  gpuresample resample mr.mha out.mha -r ct.mha -t warp.nii.gz -t [affine.mat,1]
+  gpuresample resample big.ome.zarr out.ome.zarr --spacing 1,1,1 -t rigid.tfm --compress""")
 @click.argument("paths", nargs=-1, required=True, metavar="INPUT... OUTPUT")
 @click.option("-r", "--reference", type=click.Path(exists=True),
               help="Output grid from this image (file or DICOM folder).")
@@ -207,10 +215,13 @@ Examples:
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Threads reading and writing files while others are resampled.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that exist.")
+@click.option("--chunks", type=click.IntRange(1), default=None,
+              help="Resample block by block, blocks of this edge in voxels (memory "
+                   "bounded; OME-Zarr inputs always are, by default 128).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar (also when not a terminal).")
 def resample(paths, reference, spacing, size_text, origin, direction, transforms,
              interpolator, default_value, pixel_type, device, precision, series, fmt,
-             compress, jobs, overwrite, quiet) -> None:
+             compress, jobs, overwrite, chunks, quiet) -> None:
     """Resample INPUT (a file, a DICOM folder, several files or a quoted glob) into OUTPUT
     (a file; a folder for several inputs, each output named as its input).
 
@@ -237,7 +248,7 @@ def resample(paths, reference, spacing, size_text, origin, direction, transforms
                                     ("direction", _floats(direction, "--direction")))
                   if v is not None},
             interpolator=interpolator, default_value=default_value,
-            pixel_type=pixel_type, device=device, precision=precision)
+            pixel_type=pixel_type, device=device, precision=precision, chunks=chunks)
     except (OSError, ValueError, ImportError) as exc:
         _fail(str(exc))
     failures = _run_all(job, inputs, outputs, series, compress, overwrite, jobs,
@@ -286,7 +297,10 @@ def _run_all(job: ResampleJob, inputs: Sequence[str], outputs: Sequence[str],
                 bar.update(1)
                 continue
             voxels += math.prod(result.size)
-            writes.append((src, pool.submit(gr.write_image, result, dst, compress=compress)))
+            # a lazy result computes while it is written: Dask's bar shows its blocks
+            extra = {"progress": show} if result.is_lazy else {}
+            writes.append((src, pool.submit(gr.write_image, result, dst, compress=compress,
+                                            **extra)))
             bar.update(1)
             bar.set_postfix_str(f"{voxels / (time.perf_counter() - started) / 1e6:.1f} Mvox/s")
         for src, future in writes:

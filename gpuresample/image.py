@@ -34,9 +34,17 @@ __all__ = ["Image", "MetaData", "image_from_array", "array_from_image",
 _DIMENSIONS = (2, 3, 4)
 
 
+def _refuse_lazy(*operands: Any) -> None:
+    for obj in operands:
+        if isinstance(obj, Image) and obj.is_lazy:
+            raise TypeError("this operation needs the pixels of a lazy image: call "
+                            "img.compute() first (or work on its dask array, img.data)")
+
+
 def _binary_operator(name: str, reflected: bool = False):
     """An operator method that hands ``self`` and the other operand to arithmetic.binary."""
     def method(self: "Image", other: Any) -> Any:
+        _refuse_lazy(self, other)
         return arithmetic.binary(name, self, other, reflected)
     method.__name__ = f"__{'r' if reflected else ''}{name}__"
     method.__doc__ = "SimpleITK's semantics, the physical space checked (gpuresample.arithmetic)."
@@ -45,6 +53,7 @@ def _binary_operator(name: str, reflected: bool = False):
 
 def _unary_operator(name: str):
     def method(self: "Image") -> "Image":
+        _refuse_lazy(self)
         return arithmetic.unary(name, self)
     method.__name__ = f"__{name}__"
     method.__doc__ = "SimpleITK's semantics (see gpuresample.arithmetic)."
@@ -160,8 +169,8 @@ class Image:
 
         Parameters
         ----------
-        array : numpy.ndarray or cupy.ndarray
-            C-contiguous, numpy order: [(t,) (z,) y, x] for scalar and complex images,
+        array : numpy.ndarray, cupy.ndarray or dask.array.Array
+            C-contiguous (numpy, CuPy), numpy order: [(t,) (z,) y, x] for scalar and complex images,
             [(t,) (z,) y, x, c] for vector images, whose trailing component axis is always
             present (also with 1 component). Its dtype is the component dtype.
         is_vector : bool
@@ -177,9 +186,11 @@ class Image:
         >>> img.size, img.number_of_components
         ((3, 2), 4)
         """
-        if not (isinstance(array, np.ndarray) or _arrays.is_cupy_array(array)):
-            raise TypeError(f"expected a numpy or CuPy array, got {type(array).__name__}")
-        if not array.flags.c_contiguous:
+        lazy = _arrays.is_dask_array(array)
+        if not (isinstance(array, np.ndarray) or _arrays.is_cupy_array(array) or lazy):
+            raise TypeError(f"expected a numpy or CuPy array (or a dask array), got "
+                            f"{type(array).__name__}")
+        if not lazy and not array.flags.c_contiguous:
             raise ValueError("the pixel array must be C-contiguous")
         dimension = array.ndim - 1 if is_vector else array.ndim
         if dimension not in _DIMENSIONS:
@@ -276,8 +287,50 @@ class Image:
 
     @property
     def device(self) -> str:
-        """Where the pixels are: ``"cpu"`` or ``"cuda:N"``."""
+        """Where the pixels are: ``"cpu"`` or ``"cuda:N"`` (lazy images: ``"cpu"``)."""
         return _arrays.device_of(self._array)
+
+    # ------------------------------------------------------------------ lazy images
+    @property
+    def is_lazy(self) -> bool:
+        """True when the pixels are a ``dask.array`` (read or computed only on demand).
+
+        Lazy images come from ``read_image(path, lazy=True)``, OME-Zarr files,
+        ``image_from_array(dask_array)`` and :func:`~gpuresample.resample` of a lazy
+        image (or with ``chunks=``). Geometry and pixel type are known; pixel access,
+        operators and conversion to numpy compute them (or refuse and say so).
+        """
+        return _arrays.is_dask_array(self._array)
+
+    @property
+    def data(self) -> Any:
+        """The pixel array itself (numpy, CuPy or dask), numpy order [z, y, x(, c)]."""
+        return self._array
+
+    def compute(self, *, progress: bool = False, **kwargs: Any) -> "Image":
+        """This image with its pixels in memory (a numpy array); ``self`` if not lazy.
+
+        Parameters
+        ----------
+        progress : bool
+            Show a progress bar while Dask computes (local schedulers).
+        **kwargs
+            Passed to ``dask.compute`` (``scheduler="threads"``, ``"processes"``,
+            ``"synchronous"``; with a ``dask.distributed`` client active, its cluster).
+
+        Examples
+        --------
+        >>> import dask.array as da
+        >>> lazy = image_from_array(da.zeros((4, 6), dtype=np.uint8, chunks=2))
+        >>> lazy.is_lazy, lazy.compute().is_lazy, lazy.compute().size
+        (True, False, (6, 4))
+        """
+        if not self.is_lazy:
+            return self
+        from .progress import compute
+
+        (array,) = compute([self._array], progress=progress, **kwargs)
+        return self._with_array(np.ascontiguousarray(array))
 
     @property
     def metadata(self) -> MetaData:
@@ -290,7 +343,9 @@ class Image:
 
     # ------------------------------------------------------------------ copies and devices
     def copy(self) -> "Image":
-        """A deep copy (pixels, geometry, metadata) on the same device."""
+        """A deep copy (pixels, geometry, metadata) on the same device (lazy stays lazy)."""
+        if self.is_lazy:
+            return self._with_array(self._array)   # dask arrays are immutable
         return self._with_array(self._array.copy(order="C"))
 
     def to(self, device: str) -> "Image":
@@ -303,6 +358,11 @@ class Image:
         >>> img.to("cpu") is img
         True
         """
+        if self.is_lazy:
+            if _arrays.parse_device(device)[0] == "cpu":
+                return self
+            raise TypeError("a lazy image cannot be moved to a GPU as a whole: resample "
+                            "it with device='cuda' (block by block), or compute() it first")
         array = _arrays.to_device(self._array, device)
         return self if array is self._array else self._with_array(array)
 
@@ -314,8 +374,10 @@ class Image:
     def __repr__(self) -> str:
         components = (f", components={self.number_of_components}"
                       if self._pixel_type.is_vector else "")
+        lazy = ", lazy=True" if self.is_lazy else ""
         return (f"Image(size={self.size}, pixel_type={self._pixel_type.name}{components}, "
-                f"spacing={self._spacing}, origin={self._origin}, device={self.device!r})")
+                f"spacing={self._spacing}, origin={self._origin}, device={self.device!r}"
+                f"{lazy})")
 
     # ------------------------------------------------------------------ index <-> point
     def transform_index_to_physical_point(self, index: Any) -> Any:
@@ -408,11 +470,13 @@ class Image:
         """
         axes = slicing.parse_key(key, self.size)
         if slicing.is_pixel_index(axes):
-            value = self._array[slicing.array_index_of_pixel(axes)].tolist()
+            value = self._array[slicing.array_index_of_pixel(axes)]
+            value = (np.asarray(value) if self.is_lazy else value).tolist()
             return tuple(value) if self._pixel_type.is_vector else value
         sub = slicing.slice_geometry(self._origin, self._spacing, self._direction, axes)
         try:
-            return Image._from_array(self._array[sub.array_index].copy(order="C"),
+            part = self._array[sub.array_index]
+            return Image._from_array(part if self.is_lazy else part.copy(order="C"),
                                      is_vector=self._pixel_type.is_vector, origin=sub.origin,
                                      spacing=sub.spacing, direction=sub.direction)
         except ValueError as exc:
@@ -423,6 +487,9 @@ class Image:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         """Set one pixel, ``img[x, y(, z)] = value``, checked as SimpleITK checks it."""
+        if self.is_lazy:
+            raise TypeError("the pixels of a lazy image cannot be written: compute() it "
+                            "first")
         entries = key if isinstance(key, tuple) else (key,)
         if len(entries) < self.dimension or any(isinstance(k, slice) or k is Ellipsis
                                                 for k in entries):
@@ -477,6 +544,7 @@ class Image:
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any):
         """numpy ufuncs on images: numpy's type rules, the geometry checked and kept."""
+        _refuse_lazy(*inputs)
         return arithmetic.array_ufunc(Image, ufunc, method, inputs, kwargs)
 
     # ------------------------------------------------------------------ array interop
@@ -489,7 +557,7 @@ class Image:
             raise TypeError(f"the pixels of this image are on {self.device}; numpy cannot "
                             "convert them implicitly: call img.to('cpu') first, or use "
                             "array_from_image(img) for a CuPy array")
-        arr = self._array
+        arr = self.compute()._array if self.is_lazy else self._array
         if dtype is not None and np.dtype(dtype) != arr.dtype:
             if copy is False:
                 raise ValueError(f"converting {arr.dtype} pixels to {np.dtype(dtype)} "
@@ -499,6 +567,7 @@ class Image:
 
     def __dlpack__(self, **kwargs: Any) -> Any:
         """DLPack export of the pixel buffer (arguments passed through)."""
+        _refuse_lazy(self)
         return self._array.__dlpack__(**kwargs)
 
     def __dlpack_device__(self) -> tuple[int, int]:
@@ -533,13 +602,17 @@ def _check_component(value: Any, dtype: np.dtype) -> Any:
     return complex(value) if dtype.kind == "c" else float(value)
 
 
-def image_from_array(arr: Any, is_vector: bool | None = None, *, copy: bool = True) -> Image:
-    """An Image from a numpy array, a CuPy array or any DLPack producer (e.g. a torch tensor).
+def image_from_array(arr: Any, is_vector: bool | None = None, *, copy: bool = True,
+                     origin: Sequence[float] | None = None,
+                     spacing: Sequence[float] | None = None, direction: Any = None) -> Image:
+    """An Image from a numpy array, a CuPy array, a dask array or any DLPack producer.
 
     Parameters
     ----------
     arr : array-like
-        numpy order [(t,) (z,) y, x(, c)]. GPU arrays stay on the GPU.
+        numpy order [(t,) (z,) y, x(, c)]. GPU arrays stay on the GPU. A ``dask.array``
+        (a Zarr array opened with ``dask.array.from_zarr``, say) gives a lazy image:
+        nothing is read or copied (``copy`` does not apply).
     is_vector : bool, optional
         SimpleITK's rule (``GetImageFromArray``): None means True only for a 4-D non-complex
         array (a 3-D vector image). For a vector image the last axis holds the components,
@@ -548,6 +621,8 @@ def image_from_array(arr: Any, is_vector: bool | None = None, *, copy: bool = Tr
         True (default): the image owns a C-contiguous copy. False: the image wraps ``arr``'s
         memory (writes through the image change ``arr``); a ValueError is raised where that
         is impossible (non-C-contiguous arrays, lists).
+    origin, spacing, direction : optional
+        The geometry, (x, y[, z]) order (default 0, 1, identity), as the setters take it.
 
     Raises
     ------
@@ -563,8 +638,13 @@ def image_from_array(arr: Any, is_vector: bool | None = None, *, copy: bool = Tr
     ((4, 3, 2), 'VECTOR_UINT8', 5)
     >>> image_from_array(np.zeros((3, 4, 3)), is_vector=True).size
     (4, 3)
+    >>> import dask.array as da
+    >>> lazy = image_from_array(da.zeros((64, 64), dtype=np.uint16), spacing=(0.5, 0.5))
+    >>> lazy.is_lazy, lazy.spacing
+    (True, (0.5, 0.5))
     """
-    array = _arrays.asarray(arr, copy=copy)
+    lazy = _arrays.is_dask_array(arr)
+    array = arr if lazy else _arrays.asarray(arr, copy=copy)
     pixel_type_of(array.dtype)   # the dtype error before any shape error, as SimpleITK
     if is_vector is None:
         is_vector = array.ndim == 4 and array.dtype.kind != "c"
@@ -574,12 +654,15 @@ def image_from_array(arr: Any, is_vector: bool | None = None, *, copy: bool = Tr
         raise ValueError(f"an array of shape {array.shape} would be a "
                          f"{array.ndim - bool(is_vector)}-D {'vector' if is_vector else 'scalar'}"
                          " image; images have 2 to 4 axes")
-    if copy:
+    if lazy:
+        pass
+    elif copy:
         array = array.copy(order="C")
     elif not array.flags.c_contiguous:
         raise ValueError("the array is not C-contiguous, so wrapping it needs a copy; "
                          "pass copy=True")
-    return Image._from_array(array, is_vector=bool(is_vector))
+    return Image._from_array(array, is_vector=bool(is_vector), origin=origin, spacing=spacing,
+                             direction=direction)
 
 
 def array_from_image(image: Image) -> Any:
@@ -587,11 +670,16 @@ def array_from_image(image: Image) -> Any:
 
     Vector images keep their component axis even with 1 component (SimpleITK drops it).
 
+    A lazy image is computed (with Dask's current scheduler).
+
     >>> a = array_from_image(Image((4, 3), "uint8"))
     >>> a.shape, a.flags.writeable
     ((3, 4), True)
     """
-    return _check_image(image)._array.copy(order="C")
+    image = _check_image(image)
+    if image.is_lazy:
+        return image.compute()._array
+    return image._array.copy(order="C")
 
 
 def array_view_from_image(image: Image) -> Any:
@@ -604,7 +692,8 @@ def array_view_from_image(image: Image) -> Any:
     >>> v.shape, v.flags.writeable
     ((3, 4), False)
     """
-    array = _check_image(image)._array
+    image = _check_image(image)
+    array = image.compute()._array if image.is_lazy else image._array
     if _arrays.is_cupy_array(array):
         return array
     view = array.view()

@@ -73,7 +73,10 @@ def cast(image: Image, pixel_type: Any) -> Image:
     if refusal:
         raise TypeError(f"cannot cast {source.name} to {target.name} (SimpleITK refuses it "
                         f"too): {refusal}")
-    array = c_cast_array(image._array, target.dtype)
+    if image.is_lazy:   # per chunk, the same conversion
+        array = image.data.map_blocks(c_cast_array, target.dtype, dtype=target.dtype)
+    else:
+        array = c_cast_array(image._array, target.dtype)
     if target.is_vector and not source.is_vector:
         array = array[..., None]
     return Image._from_array(array, is_vector=target.is_vector, origin=image.origin,

@@ -30,7 +30,8 @@ from .backends.kernel_source import MAX_STAGES, STAGE_INTS, STAGE_KINDS, STAGE_R
 from .geometry import (Grid, index_to_physical_matrix, index_to_point,
                        physical_to_index_matrix, point_to_continuous_index)
 
-__all__ = ["ResamplePlan", "make_plan", "stack_plans", "row_end_indices", "default_values"]
+__all__ = ["ResamplePlan", "make_plan", "crop_input", "stack_plans", "row_end_indices",
+           "default_values"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,13 @@ class ResamplePlan:
         offset from the stage records.
     grids : (2, 12) float64: output origin and index-to-point matrix (row-major), input
         origin and point-to-index matrix, for the per-voxel path.
+    out_offset, row_length, in_offset : a block of a larger resampling
+        (:mod:`gpuresample.blocks`): the block's first output index (x, y, z) in the whole
+        output grid, the whole grid's row length N_x (positions along a row are
+        ``x / N_x`` of the way), and the first input index (x, y, z) of the input crop
+        the block reads (``in_size`` is then the crop's size). A plain plan has zero
+        offsets and ``row_length == out_size[0]``; ``grids`` always describe the whole
+        grids.
     """
 
     out_size: tuple[int, int, int]
@@ -76,6 +84,13 @@ class ResamplePlan:
     stage_f: np.ndarray = field(default_factory=lambda: _no_stages()[1])
     stage_data: np.ndarray = field(default_factory=lambda: np.zeros(1))
     grids: np.ndarray = field(default_factory=lambda: np.zeros((2, 12)))
+    out_offset: tuple[int, int, int] = (0, 0, 0)
+    row_length: int = 0
+    in_offset: tuple[int, int, int] = (0, 0, 0)
+
+    def __post_init__(self):
+        if not self.row_length:
+            object.__setattr__(self, "row_length", int(self.out_size[0]))
 
     @property
     def batch(self) -> int:
@@ -95,10 +110,18 @@ def _pad3(values: Sequence[int]) -> tuple[int, int, int]:
     return tuple(int(v) for v in values) + (1,) * (3 - len(values))
 
 
-def row_end_indices(size: Sequence[int]) -> np.ndarray:
-    """Output indices of every row's two ends, shape (rows, 2, D): (0, y, z) and (N_x, y, z)."""
+def row_end_indices(size: Sequence[int], start: Sequence[int] | None = None,
+                    stop: Sequence[int] | None = None) -> np.ndarray:
+    """Output indices of every row's two ends, shape (rows, 2, D): (0, y, z) and (N_x, y, z).
+
+    ``start``/``stop`` (x, y[, z]) restrict the rows to a block's (its y and z ranges; the
+    ends stay the whole row's).
+    """
     size = tuple(size)
-    rest = [np.arange(n, dtype=np.float64) for n in size[1:]]
+    start = (0,) * len(size) if start is None else tuple(start)
+    stop = size if stop is None else tuple(stop)
+    rest = [np.arange(a, b, dtype=np.float64)
+            for a, b in zip(start[1:], stop[1:])]
     # rows ordered z-major (z slowest), matching the [z, y, x] buffer
     grids = np.meshgrid(*rest[::-1], indexing="ij")
     coords = [g.reshape(-1) for g in grids[::-1]]       # y, (z)
@@ -116,6 +139,19 @@ def _chain_points(points: np.ndarray, transforms: Sequence) -> np.ndarray:
     for t in reversed(transforms):
         points = t.transform_points(points)
     return points
+
+
+def end_cindices(input_grid: Grid, output_grid: Grid, transforms: Sequence,
+                 ends: np.ndarray) -> np.ndarray:
+    """Input continuous indices of output row ends (rows, 2, D), through the unfused
+    linear chain in float64: ITK's arithmetic (the scan-line path's ``row_ends``)."""
+    d = output_grid.dimension
+    A_out = index_to_physical_matrix(output_grid.spacing, output_grid.direction)
+    P_in = physical_to_index_matrix(input_grid.spacing, input_grid.direction)
+    points = index_to_point(ends.reshape(-1, d), output_grid.origin, A_out)
+    points = _chain_points(points, transforms)
+    cindex = point_to_continuous_index(points, input_grid.origin, P_in)
+    return cindex.reshape(ends.shape[0], 2, d)
 
 
 def _fused_affine(input_grid: Grid, output_grid: Grid, transforms: Sequence) -> np.ndarray:
@@ -270,7 +306,8 @@ def _stages(transforms: Sequence, dimension: int, precision: str = "exact",
 
 def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpolator: str,
               in_dtype, out_dtype, components: int, default_value,
-              precision: str = "exact", complex_pixels: bool = False) -> ResamplePlan:
+              precision: str = "exact", complex_pixels: bool = False,
+              block: tuple[Sequence[int], Sequence[int]] | None = None) -> ResamplePlan:
     """Plan one resampling of an image on ``input_grid`` onto ``output_grid``.
 
     ``transforms`` is a composite's member list (applied last first), each mapping output
@@ -278,14 +315,26 @@ def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpo
     path: the row ends are computed through the unfused chain in float64, exactly as ITK
     maps them. A chain with a B-spline or displacement-field member takes the per-voxel
     path: its members become stages the kernel applies to every voxel's point.
+
+    ``block = (start, stop)`` (output indices, (x, y[, z]), stop exclusive) plans only
+    that block of the output: its voxels get exactly the values the whole plan gives them
+    (the same row ends, the whole row's length, the same per-voxel arithmetic).
     """
     d = output_grid.dimension
+    start, stop = (0,) * d, tuple(output_grid.size)
+    if block is not None:
+        start, stop = (tuple(int(v) for v in block[0]), tuple(int(v) for v in block[1]))
+        if (len(start) != d or len(stop) != d or
+                any(not 0 <= a < b <= n for a, b, n in zip(start, stop, output_grid.size))):
+            raise ValueError(f"block {start}..{stop} is not a non-empty part of the output "
+                             f"grid of size {output_grid.size}")
     A_out = index_to_physical_matrix(output_grid.spacing, output_grid.direction)
     P_in = physical_to_index_matrix(input_grid.spacing, input_grid.direction)
     grids = np.stack([_grid_record(output_grid.origin, A_out),
                       _grid_record(input_grid.origin, P_in)])
     common = dict(
-        out_size=_pad3(output_grid.size), in_size=_pad3(input_grid.size),
+        out_size=_pad3([b - a for a, b in zip(start, stop)]), in_size=_pad3(input_grid.size),
+        out_offset=tuple(start) + (0,) * (3 - d), row_length=int(output_grid.size[0]),
         components=int(components), in_dtype=np.dtype(in_dtype),
         out_dtype=np.dtype(out_dtype), interpolator=interpolator, precision=precision,
         default_values=default_values(default_value, out_dtype, components, complex_pixels),
@@ -296,16 +345,28 @@ def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpo
         return ResamplePlan(row_ends=np.zeros((1, 1, 2, 3)),
                             index_to_cindex=np.full((1, 4, 4), np.nan), n_stages=n,
                             stage_i=ints, stage_f=reals, stage_data=data, **common)
-    ends = row_end_indices(output_grid.size)
+    ends = row_end_indices(output_grid.size, start, stop)
     rows = ends.shape[0]
-    points = index_to_point(ends.reshape(-1, d), output_grid.origin, A_out)
-    points = _chain_points(points, transforms)
-    cindex = point_to_continuous_index(points, input_grid.origin, P_in)
     row_ends = np.zeros((1, rows, 2, 3), dtype=np.float64)
-    row_ends[0, :, :, :d] = cindex.reshape(rows, 2, d)
+    row_ends[0, :, :, :d] = end_cindices(input_grid, output_grid, transforms, ends)
     return ResamplePlan(row_ends=row_ends,
                         index_to_cindex=_fused_affine(input_grid, output_grid, transforms)[None],
                         **common)
+
+
+def crop_input(plan: ResamplePlan, start: Sequence[int], stop: Sequence[int]) -> ResamplePlan:
+    """``plan`` reading only the input crop ``start`` .. ``stop`` (x, y[, z], stop exclusive).
+
+    The source buffer handed to the backend is then that crop; continuous indices are
+    shifted by ``start`` in the kernels, which is exact for every position that falls
+    inside the crop (an integer subtracted from a float no larger in magnitude than the
+    result's bound), and keeps every position outside the whole input outside the crop.
+    The crop must hold every input voxel the plan's voxels read (:mod:`gpuresample.blocks`).
+    """
+    from dataclasses import replace
+
+    return replace(plan, in_size=_pad3([b - a for a, b in zip(start, stop)]),
+                   in_offset=tuple(int(v) for v in start) + (0,) * (3 - len(start)))
 
 
 def stack_plans(plans: Sequence[ResamplePlan]) -> ResamplePlan:
@@ -317,10 +378,11 @@ def stack_plans(plans: Sequence[ResamplePlan]) -> ResamplePlan:
     first = plans[0]
     for p in plans[1:]:
         if (p.out_size, p.in_size, p.components, p.in_dtype, p.out_dtype, p.interpolator,
-                p.precision, p.per_voxel) != (first.out_size, first.in_size,
-                                              first.components, first.in_dtype,
-                                              first.out_dtype, first.interpolator,
-                                              first.precision, first.per_voxel):
+                p.precision, p.per_voxel, p.out_offset, p.row_length,
+                p.in_offset) != (first.out_size, first.in_size, first.components,
+                                 first.in_dtype, first.out_dtype, first.interpolator,
+                                 first.precision, first.per_voxel, first.out_offset,
+                                 first.row_length, first.in_offset):
             raise ValueError("only plans of the same grids, types and path can be stacked")
     stage_i = np.concatenate([p.stage_i for p in plans])
     offset = 0
@@ -337,4 +399,5 @@ def stack_plans(plans: Sequence[ResamplePlan]) -> ResamplePlan:
         index_to_cindex=np.concatenate([p.index_to_cindex for p in plans]),
         n_stages=max(p.n_stages for p in plans), stage_i=stage_i,
         stage_f=np.concatenate([p.stage_f for p in plans]),
-        stage_data=np.concatenate([p.stage_data for p in plans]), grids=first.grids)
+        stage_data=np.concatenate([p.stage_data for p in plans]), grids=first.grids,
+        out_offset=first.out_offset, row_length=first.row_length, in_offset=first.in_offset)

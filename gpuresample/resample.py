@@ -85,7 +85,8 @@ def _move(array, backend_name: str):
 def resample(image: Image, transform: Transform | None = None, interpolator="linear",
              default_value: float | complex = 0.0, output_pixel_type=None, *,
              reference: Image | Grid | None = None, size=None, origin=None, spacing=None,
-             direction=None, device: str | None = None, precision: str = "exact") -> Image:
+             direction=None, device: str | None = None, precision: str = "exact",
+             chunks=None) -> Image:
     """Resample ``image`` onto an output grid through ``transform``, as SimpleITK does.
 
     Parameters
@@ -119,10 +120,18 @@ def resample(image: Image, transform: Transform | None = None, interpolator="lin
         The result comes back on the image's device unless ``device`` names another.
     precision : {"exact", "fast"}
         "exact": float64 arithmetic, bit-identical to SimpleITK. "fast": float32.
+    chunks : int or sequence, optional
+        Resample block by block (:mod:`gpuresample.blocks`) and return a lazy image whose
+        dask chunks are the output blocks: an int (a cube's edge) or, per axis (x, y[, z]),
+        an int or the block lengths. A lazy ``image`` (``read_image(..., lazy=True)``, a
+        dask array) is always resampled so, by default in blocks of 128^3 (1024^2 in 2-D).
+        Each block reads only the input region it needs and equals the whole resampling
+        bit for bit. Nothing runs until ``.compute()`` or ``write_image``.
 
     Returns
     -------
-    Image on the output grid, without metadata (as SimpleITK).
+    Image on the output grid, without metadata (as SimpleITK); lazy for a lazy input or
+    with ``chunks``.
 
     Examples
     --------
@@ -131,9 +140,13 @@ def resample(image: Image, transform: Transform | None = None, interpolator="lin
     >>> out = gr.resample(img, gr.TranslationTransform((0.5, 0.0)), device="cpu")
     >>> gr.array_from_image(out)[0].tolist()
     [0.5, 1.5, 2.5, 0.0]
+    >>> lazy = gr.resample(img, gr.TranslationTransform((0.5, 0.0)), device="cpu", chunks=2)
+    >>> lazy.is_lazy, gr.array_from_image(lazy)[0].tolist()
+    (True, [0.5, 1.5, 2.5, 0.0])
     """
     return _resample([image], [transform], interpolator, default_value, output_pixel_type,
-                     reference, size, origin, spacing, direction, device, precision)[0]
+                     reference, size, origin, spacing, direction, device, precision,
+                     chunks)[0]
 
 
 def resample_batch(images: Image | Sequence[Image], transforms: Sequence,
@@ -193,8 +206,27 @@ def _check_batch(images: Sequence[Image]) -> None:
                              "components or device")
 
 
+def _lazy_result(image: Image, job, grid: Grid, chunks) -> Image:
+    """The lazy Image of a block-wise resampling (see :mod:`gpuresample.blocks`)."""
+    from ._arrays import import_dask
+    from .blocks import default_block_edge, lazy_resample, normalize_chunks
+
+    da = import_dask()
+    blocks = normalize_chunks(chunks, grid.size, default_block_edge(grid.dimension))
+    if job.whole_rows:
+        blocks[0] = (grid.size[0],)
+    source = image.data
+    if not image.is_lazy:
+        host = _move(source, "cpu")
+        source = da.from_array(host, chunks=host.shape)   # one chunk: already in memory
+    array = lazy_resample(source, job, blocks)
+    return Image._from_array(array, is_vector=job.out_vector, origin=grid.origin,
+                             spacing=grid.spacing, direction=grid.direction)
+
+
 def _resample(images, transforms, interpolator, default_value, output_pixel_type,
-              reference, size, origin, spacing, direction, device, precision) -> list[Image]:
+              reference, size, origin, spacing, direction, device, precision,
+              chunks=None) -> list[Image]:
     _check_batch(images)
     image = images[0]
     dimension = image.dimension
@@ -229,6 +261,17 @@ def _resample(images, transforms, interpolator, default_value, output_pixel_type
 
     in_real, out_real = _real_dtype(in_type), _real_dtype(out_type)
     components = image.number_of_components * (2 if in_type.is_complex else 1)
+    if image.is_lazy or chunks is not None:
+        if len(images) > 1:
+            raise ValueError("resample_batch takes in-memory images only; resample lazy "
+                             "images one at a time with resample()")
+        from .blocks import BlockJob
+
+        job = BlockJob(image_grid, grid, tuple(chains[0]), interp, in_real, out_real,
+                       components, default_value, precision, in_type.is_complex,
+                       backend_name, in_type.dtype, out_type.dtype, in_type.is_vector,
+                       out_type.is_vector)
+        return [_lazy_result(image, job, grid, chunks)]
     plans = [make_plan(image_grid, grid, chain, interp, in_real, out_real, components,
                        default_value, precision, complex_pixels=in_type.is_complex)
              for chain in chains]

@@ -16,6 +16,13 @@ struct ResampleArgs {
   double out_matrix[9];        //   p = out_origin + out_matrix * index (row-major)
   double in_origin[3];         // resample_points: physical point -> input continuous index
   double in_matrix[9];         //   c = in_matrix * (q - in_origin)
+  // Blocks of a larger output (gpuresample/blocks.py); zeros and out_size[0] for a whole
+  // resampling. A block's output index (x, y, z) is out_offset + its own index, positions
+  // along a row use the whole row's length, and the input buffer is the crop starting at
+  // in_offset (continuous indices are shifted by it, an exact subtraction).
+  long long out_offset[3];
+  long long row_length;        // N_x of the whole output row (alpha = x / N_x)
+  long long in_offset[3];
 };
 
 // Transform stages of resample_points, applied in order to each output point (the

@@ -37,6 +37,10 @@ template <typename TIn, typename TOut, int INTERP, typename Real>
 __device__ __forceinline__ void gr_sample(const TIn* __restrict__ src, TOut* __restrict__ dst,
                                           const TOut* __restrict__ default_values,
                                           const ResampleArgs& a, Real c0, Real c1, Real c2) {
+  // a block's input crop: integer offsets, subtracted exactly (gpuresample/blocks.py)
+  c0 -= (Real)a.in_offset[0];
+  c1 -= (Real)a.in_offset[1];
+  c2 -= (Real)a.in_offset[2];
   const long long nc = a.components;
   const long long sy = a.in_size[0] * nc;
   const long long sz = a.in_size[1] * sy;
@@ -115,7 +119,7 @@ __global__ void resample_rows(const TIn* __restrict__ in, TOut* __restrict__ out
   if (x >= nx) return;
   const long long item = blockIdx.z;
   const TIn* src = in + item * a.in_batch_stride;
-  const Real alpha = (Real)x / (Real)nx;
+  const Real alpha = (Real)(x + a.out_offset[0]) / (Real)a.row_length;
   for (long long row = blockIdx.y; row < a.rows; row += gridDim.y) {
     const double* ends = row_ends + (item * a.rows + row) * 6;
     const Real c0 = (Real)ends[0] + alpha * (Real)(ends[3] - ends[0]);
@@ -141,8 +145,9 @@ __global__ void resample_points(const TIn* __restrict__ in, TOut* __restrict__ o
   const long long* item_i = stage_i + item * GR_MAX_STAGES * GR_STAGE_INTS;
   const double* item_f = stage_f + item * GR_MAX_STAGES * GR_STAGE_REALS;
   for (long long row = blockIdx.y; row < a.rows; row += gridDim.y) {
-    const double index[3] = {(double)x, (double)(row % a.out_size[1]),
-                             (double)(row / a.out_size[1])};
+    const double index[3] = {(double)(x + a.out_offset[0]),
+                             (double)(row % a.out_size[1] + a.out_offset[1]),
+                             (double)(row / a.out_size[1] + a.out_offset[2])};
     // ITK's TransformIndexToPhysicalPoint: from the origin, adding A[r][j] * i_j in order
     double p[3], first[3];
     for (int r = 0; r < 3; ++r) {

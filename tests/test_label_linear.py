@@ -174,3 +174,23 @@ def test_axes_one_voxel_thick_and_the_border_band(backend, rng, size):
                             sitk.sitkLabelLinear, (0.0,) * dim, (1.0,) * dim,
                             np.eye(dim).ravel().tolist(), -1.0)
         assert_same(out, ref, f"label_linear, size {size}, shift {shift}")
+
+
+@pytest.mark.parametrize("kind", ["euler", "bspline", "mixed"])
+def test_blocks_equal_the_whole(backend, rng, kind):
+    """label_linear through block-wise resampling (input crops, output blocks): the same
+    labels as the whole resampling."""
+    pytest.importorskip("dask")
+    from test_blocks import awkward_chunks, output_around, transform_of
+
+    geometry = random_geometry(rng, 3, size=tuple(rng.integers(9, 16, 3)))
+    img, _ = make_pair(random_labels(rng, geometry[0][::-1], np.int16), geometry)
+    transform = transform_of(kind, rng, img, 3)
+    grid = output_around(rng, img)
+    whole = gr.resample(img, transform, "label_linear", -5, device=backend, **grid)
+    lazy = gr.resample(img, transform, "label_linear", -5, device=backend,
+                       chunks=awkward_chunks(rng, grid["size"]), **grid)
+    got = gr.array_from_image(lazy.compute(scheduler="synchronous").to("cpu"))
+    want = gr.array_from_image(whole.to("cpu"))
+    assert got.dtype == np.int16 and np.any(want != -5)
+    np.testing.assert_array_equal(got, want)

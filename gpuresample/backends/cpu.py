@@ -44,11 +44,12 @@ from .stages import apply_stages, index_points, to_grid_indices
 __all__ = ["CpuBackend"]
 
 @njit(nogil=True)
-def _point_positions(grids, y, z, nx, stage_i, stage_f, stage_data, n_stages, c, real):
+def _point_positions(grids, x0, y, z, nx, stage_i, stage_f, stage_data, n_stages, c, real):
     """Positions of one row on the per-voxel path (kernels/resample.cu's resample_points):
-    index -> physical point -> the stages -> input continuous index."""
+    index (x0 ... x0 + nx - 1, y, z) -> physical point -> the stages -> input continuous
+    index."""
     pts = np.empty((nx, 3))
-    index_points(grids[0], float(y), float(z), nx, pts)
+    index_points(grids[0], x0, float(y), float(z), nx, pts)
     apply_stages(stage_i, stage_f, stage_data, n_stages, pts, nx)
     to_grid_indices(grids[1, 3:], grids[1, :3], pts, nx, c, real)
 
@@ -206,9 +207,10 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
 
     @njit(parallel=True, cache=True, nogil=True)
     def kernel(src, out, mask, row0, row_ends, defaults, in_size, components, ny, bounds,
-               out_int, out_f64, grids, stage_i, stage_f, stage_data, n_stages):
+               out_int, out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets):
         # src: flat input, one item or ``batch`` items; out (and mask when raw): rows
-        # row0 ... of the output, (batch, rows, nx * nc)
+        # row0 ... of the output, (batch, rows, nx * nc); offsets: a block's out_offset
+        # (x, y, z), the whole row's length and the input crop's in_offset (x, y, z)
         _ = digest   # part of the cache key (see _sources_digest)
         nc = 1 if scalar else components
         batch, rows, width = out.shape
@@ -228,7 +230,12 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
         hi = real(bounds[1])
         b_lo = bounds[0]
         b_hi = bounds[1]
-        n = real(nx)
+        n = real(offsets[3])
+        x0 = offsets[0]
+        # a block's input crop: integer offsets, subtracted exactly (gpuresample/blocks.py)
+        k0 = real(offsets[4])
+        k1 = real(offsets[5])
+        k2 = real(offsets[6])
         for job in prange(batch * rows):
             item = job // rows
             row = job % rows
@@ -236,15 +243,16 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
             first = 0 if shared else item * item_size
             c = np.empty((nx if per_voxel else 0, 3), dtype=real)
             if per_voxel:
-                _point_positions(grids, at % ny, at // ny, nx, stage_i[item],
-                                 stage_f[item], stage_data, n_stages, c, real)
+                _point_positions(grids, x0, at % ny + offsets[1], at // ny + offsets[2], nx,
+                                 stage_i[item], stage_f[item], stage_data, n_stages, c,
+                                 real)
             if label:
                 # label_linear (backends/label_linear.py): positions, then the row
                 if not per_voxel:
                     c = np.empty((nx, 3), dtype=real)
-                    row_positions(row_ends[item, at], nx, c, real)
-                sample_label_row(src, out[item, row], c, first, nx, defaults, in_size, bounds,
-                                 out_int, out_f64, real)
+                    row_positions(row_ends[item, at], x0, n, nx, c, real)
+                sample_label_row(src, out[item, row], c, k0, k1, k2, first, nx, defaults,
+                                 in_size, bounds, out_int, out_f64, real)
                 continue
             s0 = s1 = s2 = d0 = d1 = d2 = zero
             if not per_voxel:
@@ -262,10 +270,13 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
                         c1 = c[x, 1]
                         c2 = c[x, 2]
                     else:
-                        alpha = real(x) / n
+                        alpha = real(x0 + x) / n
                         c0 = s0 + alpha * d0
                         c1 = s1 + alpha * d1
                         c2 = s2 + alpha * d2
+                    c0 = c0 - k0
+                    c1 = c1 - k1
+                    c2 = c2 - k2
                     inside = _is_inside(c0, c1, c2, up0, up1, up2, lower)
                     # outside points sample the first voxel (then take the default), so
                     # no load leaves the volume and no float -> int conversion overflows
@@ -353,7 +364,8 @@ class CpuBackend:
         args = (plan.row_ends, plan.default_values, np.asarray(plan.in_size, dtype=np.int64),
                 plan.components, plan.out_size[1], bounds, out_int,
                 plan.out_dtype == np.float64, plan.grids, plan.stage_i, plan.stage_f,
-                plan.stage_data, plan.n_stages)
+                plan.stage_data, plan.n_stages,
+                np.array([*plan.out_offset, plan.row_length, *plan.in_offset], dtype=np.int64))
         with self._lock:
             if not raw:
                 kernel(src, dst, np.empty((0, 0, 0), np.bool_), 0, *args)

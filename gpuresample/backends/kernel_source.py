@@ -36,6 +36,7 @@ ARGS_DTYPE = np.dtype([
     ("rows", "<i8"), ("batch", "<i8"), ("in_batch_stride", "<i8"), ("n_stages", "<i8"),
     ("out_origin", "<f8", (3,)), ("out_matrix", "<f8", (9,)),
     ("in_origin", "<f8", (3,)), ("in_matrix", "<f8", (9,)),
+    ("out_offset", "<i8", (3,)), ("row_length", "<i8"), ("in_offset", "<i8", (3,)),
 ])
 # Stage records (kernels/common.cuh): GR_MAX_STAGES per batch item
 MAX_STAGES, STAGE_INTS, STAGE_REALS = 8, 8, 12

@@ -13,8 +13,9 @@ Example
 >>> src = np.array([5, 3, 7, 7], dtype=np.uint8)
 >>> c = np.array([[0.5, 0.0, 0.0]])               # halfway between 5 and 3: a tie
 >>> dst = np.zeros(1, dtype=np.uint8)
->>> sample_label_row(src, dst, c, 0, 1, np.zeros(1, np.uint8), np.array([4, 1, 1]),
-...                  np.array([0, 255], np.uint8), True, False, np.float64)
+>>> sample_label_row(src, dst, c, 0.0, 0.0, 0.0, 0, 1, np.zeros(1, np.uint8),
+...                  np.array([4, 1, 1]), np.array([0, 255], np.uint8), True, False,
+...                  np.float64)
 >>> int(dst[0])                                     # the smaller label
 3
 """
@@ -28,18 +29,18 @@ __all__ = ["sample_label_row", "row_positions"]
 
 
 @njit(nogil=True)
-def row_positions(e, nx, c, real):
-    """ITK's scan-line positions of one row of a linear chain, as the cpu kernel and
-    kernels/resample.cu's resample_rows place them: c = c0 + (x / N_x)·(c1 − c0)."""
+def row_positions(e, x0, n, nx, c, real):
+    """ITK's scan-line positions of one row (or of a block's part of it, starting at x0) of
+    a linear chain, as the cpu kernel and kernels/resample.cu's resample_rows place them:
+    c = c0 + ((x0 + x) / N_x)·(c1 − c0), ``n`` = N_x as ``real``."""
     s0 = real(e[0, 0])
     s1 = real(e[0, 1])
     s2 = real(e[0, 2])
     d0 = real(e[1, 0] - e[0, 0])
     d1 = real(e[1, 1] - e[0, 1])
     d2 = real(e[1, 2] - e[0, 2])
-    n = real(nx)
     for x in range(nx):
-        alpha = real(x) / n
+        alpha = real(x0 + x) / n
         c[x, 0] = s0 + alpha * d0
         c[x, 1] = s1 + alpha * d1
         c[x, 2] = s2 + alpha * d2
@@ -74,11 +75,12 @@ def _indicator_lerp(v, label, on0, on1, on2, t0, t1, t2, real):
 
 
 @njit(nogil=True)
-def sample_label_row(src, dst, c, first, nx, defaults, in_size, bounds, out_int, out_f64,
-                     real):
+def sample_label_row(src, dst, c, k0, k1, k2, first, nx, defaults, in_size, bounds, out_int,
+                     out_f64, real):
     """Every pixel of one output row of a scalar label image, from its input continuous
-    indices ``c`` (nx, 3): ITK's inside test, the label-linear rule, the conversion of the
-    label (through float64, ITK's OutputType) to the output type."""
+    indices ``c`` (nx, 3) less a block's input crop offsets ``k0, k1, k2`` (``real``; 0 for
+    a whole image): ITK's inside test, the label-linear rule, the conversion of the label
+    (through float64, ITK's OutputType) to the output type."""
     lower = real(-0.5)
     half = real(0.5)
     zero = real(0.0)
@@ -92,9 +94,10 @@ def sample_label_row(src, dst, c, first, nx, defaults, in_size, bounds, out_int,
     hi = np.float64(bounds[1])
     v = np.empty(8, dtype=src.dtype)
     for x in range(nx):
-        c0 = c[x, 0]
-        c1 = c[x, 1]
-        c2 = c[x, 2]
+        # a block's input crop: integer offsets, subtracted exactly (as gr_sample)
+        c0 = c[x, 0] - k0
+        c1 = c[x, 1] - k1
+        c2 = c[x, 2] - k2
         if not (c0 >= lower and c0 < up0 and c1 >= lower and c1 < up1 and c2 >= lower
                 and c2 < up2):
             dst[x] = defaults[0]

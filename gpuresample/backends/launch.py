@@ -34,6 +34,8 @@ def resample_args(plan: ResamplePlan, in_batch_stride: int) -> np.ndarray:
     args["n_stages"] = plan.n_stages
     args["out_origin"], args["out_matrix"] = plan.grids[0, :3], plan.grids[0, 3:12]
     args["in_origin"], args["in_matrix"] = plan.grids[1, :3], plan.grids[1, 3:12]
+    args["out_offset"], args["row_length"] = plan.out_offset, plan.row_length
+    args["in_offset"] = plan.in_offset
     return args
 
 

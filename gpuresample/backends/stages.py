@@ -13,7 +13,7 @@ Example
 -------
 >>> import numpy as np
 >>> pts = np.empty((2, 3))
->>> index_points(np.r_[[10.0, 20.0, 0.0], np.eye(3).ravel()], 1.0, 0.0, 2, pts)
+>>> index_points(np.r_[[10.0, 20.0, 0.0], np.eye(3).ravel()], 0, 1.0, 0.0, 2, pts)
 >>> pts.tolist()
 [[10.0, 21.0, 0.0], [11.0, 21.0, 0.0]]
 """
@@ -30,13 +30,13 @@ _EPS_ABS = 0.1 * 2.220446049250313e-16     # Math::FloatAlmostEqual's absolute t
 
 
 @njit(nogil=True)
-def index_points(grid, y, z, nx, pts):
-    """ITK's TransformIndexToPhysicalPoint of (x, y, z), x = 0 … nx−1: from the origin,
-    adding A[r][0]·x, A[r][1]·y, A[r][2]·z in order."""
+def index_points(grid, x0, y, z, nx, pts):
+    """ITK's TransformIndexToPhysicalPoint of (x, y, z), x = x0 … x0+nx−1: from the
+    origin, adding A[r][0]·x, A[r][1]·y, A[r][2]·z in order."""
     for x in range(nx):
         for r in range(3):
             acc = grid[r]
-            acc += grid[3 + 3 * r] * float(x)
+            acc += grid[3 + 3 * r] * float(x0 + x)
             acc += grid[4 + 3 * r] * y
             acc += grid[5 + 3 * r] * z
             pts[x, r] = acc

@@ -1,7 +1,7 @@
 """Reading and writing images: one function each, the format chosen by the extension.
 
 Each format lives in its own submodule (``metaimage``, ``nrrd``, ``nifti``, ``dicom``,
-``tiff``, ``raster``) with ``read(path, **options)`` and ``write(image, path, *, compress,
+``tiff``, ``raster``, ``omezarr``) with ``read(path, **options)`` and ``write(image, path, *, compress,
 **options)``; :mod:`gpuresample.io.formats` says what each stores. The format libraries
 (pydicom, tifffile, nibabel, pynrrd, Pillow) are optional and imported on first use.
 
@@ -43,8 +43,12 @@ def _resolve(path: PathLike, format: str | None) -> FileFormat:
     return format_by_name(format) if format is not None else format_for_path(path)
 
 
+_LAZY_FORMATS = ("metaimage", "nifti", "ome-zarr")
+
+
 def read_image(path: PathLike | Sequence[PathLike], pixel_type: Any = None, *,
-               format: str | None = None, **options: Any) -> Image:
+               format: str | None = None, lazy: bool | None = None, chunks=None,
+               **options: Any) -> Image:
     """Read an image file, or a list of files as one volume (a series).
 
     Parameters
@@ -59,27 +63,61 @@ def read_image(path: PathLike | Sequence[PathLike], pixel_type: Any = None, *,
         a plain per-component cast).
     format : str, optional
         A name from :data:`gpuresample.io.FORMATS`.
+    lazy : bool, optional
+        Return a lazy image (pixels as a ``dask.array``, read chunk by chunk when
+        needed; geometry read now): uncompressed MetaImage (.mha/.mhd + .raw) and NIfTI
+        (.nii) files and lists of them (a series), memory-mapped; OME-Zarr and Zarr folders are read so unless
+        ``lazy=False`` (which reads their pixels now). Default: lazy for Zarr only.
+    chunks : optional
+        Dask chunks of a lazy image, numpy order ([z,] y, x); default 128 voxels an axis
+        (Zarr: the store's chunks).
     **options
-        Passed to the format's reader (see its module).
+        Passed to the format's reader (see its module); OME-Zarr: ``level=``, and
+        ``spacing=``/``origin=``/``direction=`` for plain Zarr arrays.
 
     Raises
     ------
     FileNotFoundError, ImageFileError (a ValueError) for damaged or truncated files,
     ImportError naming the extra when the format's library is missing.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, gpuresample as gr
+    >>> path = os.path.join(tempfile.mkdtemp(), "big.mha")
+    >>> gr.write_image(gr.image_from_array(np.ones((4, 5, 6), np.int16)), path)
+    >>> lazy = gr.read_image(path, lazy=True)
+    >>> lazy.is_lazy, lazy.size, int(gr.array_from_image(lazy).sum())
+    (True, (6, 5, 4), 120)
     """
     if isinstance(path, (list, tuple)):
         if not path:
             raise ValueError("read_image got an empty list of files")
         fmt = _resolve(path[0], format)
+        if lazy:
+            if fmt.name not in ("metaimage", "nifti"):
+                raise ValueError(f"a series of {fmt.name} files cannot be read lazily; "
+                                 "lazy=True reads series of uncompressed MetaImage and NIfTI "
+                                 "files")
+            options.update(lazy=True, chunks=chunks)
         image = _module(fmt).read_series([os.fspath(p) for p in path], **options)
     else:
         name = os.fspath(path)
-        if os.path.isdir(name):
+        fmt = _resolve(name, format) if (format is not None or not os.path.isdir(name)
+                                         or name.rstrip("/\\").lower().endswith(".zarr")) \
+            else None
+        if os.path.isdir(name) and (fmt is None or fmt.module != "omezarr"):
             raise IsADirectoryError(f"{name} is a folder; for a DICOM series use "
                                     "read_image(gr.dicom_series_files(folder))")
         if not os.path.exists(name):
             raise FileNotFoundError(f"no such image file: {name}")
-        image = _module(_resolve(name, format)).read(name, **options)
+        if fmt.name == "ome-zarr":
+            options.update(lazy=lazy is not False, chunks=chunks)
+        elif lazy:
+            if fmt.name not in _LAZY_FORMATS:
+                raise ValueError(f"{fmt.name} files cannot be read lazily; lazy=True reads "
+                                 "uncompressed MetaImage and NIfTI files and (OME-)Zarr")
+            options.update(lazy=True, chunks=chunks)
+        image = _module(fmt).read(name, **options)
     if pixel_type is not None:
         from ..intensity import cast
         image = cast(image, pixel_type)
@@ -102,7 +140,10 @@ def write_image(image: Image, path: PathLike | Sequence[PathLike], *, compress: 
         Compress where the format can (gzip/zlib for MetaImage, NRRD; deflate for TIFF).
     format : str, optional
     **options
-        Passed to the format's writer.
+        Passed to the format's writer. OME-Zarr (``.ome.zarr``, a folder): ``version=``
+        ("0.4" or "0.5"), ``chunks=``, ``levels=`` (a multiscale pyramid), ``unit=``,
+        ``progress=``; a lazy image is written block by block, memory bounded. Other
+        formats compute a lazy image first (``progress=`` shows it).
 
     Files are written under a temporary name and renamed, so a failure never leaves half a
     file. A pixel type or dimension the format cannot store raises ValueError naming it.
@@ -126,6 +167,8 @@ def write_image(image: Image, path: PathLike | Sequence[PathLike], *, compress: 
         return
     name = os.fspath(path)
     fmt = _resolve(name, format)
+    if image.is_lazy and fmt.module != "omezarr":
+        image = image.compute(progress=options.pop("progress", False))
     if image.pixel_type not in fmt.pixel_types:
         raise ValueError(f"{fmt.name} files cannot store {image.pixel_type.description} "
                          f"pixels ({image.pixel_type.name}); cast first, e.g. "

@@ -90,6 +90,10 @@ FORMATS: tuple[FileFormat, ...] = (
     FileFormat("jpeg", (".jpeg", ".jpg"), "raster", "png",
                frozenset({PixelType.UINT8, PixelType.VECTOR_UINT8}), frozenset({2}),
                stores_origin=False, stores_spacing=False, stores_direction=False, lossy=True),
+    # a folder; direction in gpuresample's own attribute (other tools see none)
+    FileFormat("ome-zarr", (".ome.zarr", ".zarr"), "omezarr", "zarr",
+               frozenset(t for t in _SCALARS | _VECTORS if not t.is_complex),
+               frozenset({2, 3})),
     FileFormat("bmp", (".bmp",), "raster", "png",
                frozenset({PixelType.UINT8, PixelType.VECTOR_UINT8}), frozenset({2}),
                stores_origin=False, stores_spacing=False, stores_direction=False),

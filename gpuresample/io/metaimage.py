@@ -394,7 +394,8 @@ def _read_chunk(file: str, start: int, limit: int, out: np.ndarray, *, binary: b
 
 
 # --------------------------------------------------------------------------- read
-def read(path: str, *, as_complex: bool = False) -> Image:
+def read(path: str, *, as_complex: bool = False, lazy: bool = False,
+         chunks=None) -> Image:
     """Read a ``.mha`` or ``.mhd`` file as SimpleITK does (see the module notes).
 
     Parameters
@@ -403,12 +404,19 @@ def read(path: str, *, as_complex: bool = False) -> Image:
     as_complex : bool
         Read a 2-channel float/double file as a COMPLEX64/COMPLEX128 image (how ITK writes
         complex images). Default False: a 2-component vector, as SimpleITK reads it.
+    lazy : bool
+        Return a lazy image (:mod:`gpuresample.io.lazy`): geometry from the header, the
+        pixels memory-mapped chunk by chunk when needed. Needs uncompressed binary data
+        in one file (``LOCAL`` or one ``.raw``).
+    chunks : optional
+        Dask chunks of the lazy array (numpy order); default 128 voxels along each axis.
 
     Raises
     ------
     ImageFileError
         Damaged, truncated or inconsistent files, dimensions other than 2 to 4.
     """
+    lazy_chunks = chunks
     try:
         fh = open(path, "rb")
     except OSError as exc:
@@ -446,6 +454,18 @@ def read(path: str, *, as_complex: bool = False) -> Image:
                       compressed_size=compressed_size if len(chunks) == 1 else 0,
                       header_size=header_size, path=path)
               for file, start, count in chunks]
+    is_vector = channels > 1 or is_array
+    shape = tuple(sizes[::-1]) + ((channels,) if is_vector else ())
+    if lazy:
+        if compressed or not binary or len(chunks) != 1 or as_complex:
+            raise ValueError(f"{path}: lazy reading needs uncompressed binary pixels in one "
+                             "file (no CompressedData, ASCII data, file lists or "
+                             "as_complex); read it with lazy=False")
+        from .lazy import raw_array
+
+        array = raw_array(chunks[0][0], places[0][0], dtype, shape, chunks=lazy_chunks)
+        return Image._from_array(array, is_vector=is_vector, origin=origin, spacing=spacing,
+                                 direction=direction, metadata=_metadata(fields, extras))
     flat = np.empty(math.prod(sizes) * channels, dtype=dtype)
     offset = 0
     for (file, _, count), (start, limit) in zip(chunks, places):
@@ -454,8 +474,6 @@ def read(path: str, *, as_complex: bool = False) -> Image:
         offset += count * channels
     if not dtype.isnative:
         flat = flat.byteswap(inplace=True).view(dtype.newbyteorder("="))
-    is_vector = channels > 1 or is_array
-    shape = tuple(sizes[::-1]) + ((channels,) if is_vector else ())
     array = flat.reshape(shape)
     if as_complex:
         if not (is_vector and channels == 2 and array.dtype.kind == "f"):
@@ -608,10 +626,17 @@ def stack_series(paths: Sequence[str], read_one: Callable[[str], Image]) -> Imag
     1)`` (1 when the origins coincide). Slices whose spacing differs from that get
     ``ITK_non_uniform_sampling_deviation`` (the largest deviation) and a warning when it
     exceeds 1e-4 of the spacing. The volume carries no other meta-data, as in SimpleITK.
+    Lazy files (``read_one`` reading with ``lazy=True``) give a lazy volume: a dask stack
+    of the files, each read when its slices are needed.
     """
     if not paths:
         raise ValueError("read_series got an empty list of files")
     first = read_one(paths[0])
+    lazy = first.is_lazy
+
+    def pixels(img: Image):
+        return img.data if lazy else np.asarray(img._array)
+
     dim = first.dimension + 1
     if dim == 4 and first.size[2] == 1:
         dim = 3
@@ -631,7 +656,7 @@ def stack_series(paths: Sequence[str], read_one: Callable[[str], Image]) -> Imag
     moving = min(first.dimension, dim - 1)
     while moving > 0 and size[moving - 1] == 1:
         moving -= 1
-    arrays = [np.asarray(first._array)]
+    arrays = [pixels(first)]
     for name in paths[1:]:
         img = read_one(name)
         img_size = (list(img.size) + [1] * dim)[:dim]
@@ -640,7 +665,7 @@ def stack_series(paths: Sequence[str], read_one: Callable[[str], Image]) -> Imag
                                  f"{img.number_of_components} component(s), the series needs "
                                  f"{tuple(first.size)} with {first.number_of_components} "
                                  f"(from {paths[0]})")
-        arrays.append(np.asarray(img._array).astype(first.dtype, copy=False))
+        arrays.append(pixels(img).astype(first.dtype))
         origins.append(embed(img.origin, 0.0))
     n = len(paths)
     metadata: dict[str, str] = {}
@@ -662,8 +687,13 @@ def stack_series(paths: Sequence[str], read_one: Callable[[str], Image]) -> Imag
         size[moving] = n
     out_shape = tuple(size[::-1]) + ((first.number_of_components,)
                                      if first.pixel_type.is_vector else ())
-    array = np.stack(arrays).reshape(out_shape)
-    return Image._from_array(np.ascontiguousarray(array), is_vector=first.pixel_type.is_vector,
+    if lazy:
+        from .._arrays import import_dask
+
+        array = import_dask().stack(arrays).reshape(out_shape)
+    else:
+        array = np.ascontiguousarray(np.stack(arrays).reshape(out_shape))
+    return Image._from_array(array, is_vector=first.pixel_type.is_vector,
                              origin=origins[0], spacing=spacing, direction=direction,
                              metadata=metadata)
 

@@ -164,6 +164,40 @@ def _image(nim: dict[str, Any], raw: np.ndarray, slope: float, inter: float,
         array = raw.reshape(tuple(dim[1:dims + 1][::-1]) + (components,))
     else:
         array = raw.reshape(tuple(dim[1:dims + 1][::-1]))
+    array = _values(array, slope, inter, dtype, kind, where)
+    if nim["intent_code"] == n1.INTENT_DISPVECT:
+        if components != 3 or array.dtype.kind != "f":
+            raise ImageFileError(f"{where}: NIFTI_INTENT_DISPVECT needs 3 float components "
+                                 f"for the RAS -> LPS conversion, got {components} of "
+                                 f"{array.dtype}")
+        array = array.copy()
+        array[..., :2] *= -1
+    origin, spacing, direction, md = _geometry(nim, dims, where)
+    try:
+        return Image._from_array(np.ascontiguousarray(array), is_vector=kind in ("vector", "rgb"),
+                                 origin=origin, spacing=spacing, direction=direction,
+                                 metadata=md)
+    except ValueError as exc:
+        raise ImageFileError(f"{where}: {exc}") from None
+
+
+def _geometry(nim: dict[str, Any], dims: int, where: str):
+    """(origin, spacing, direction, metadata) as ITK reads them."""
+    try:
+        origin, spacing, direction, corrected = n1.geometry(nim, dims, where)
+    except ValueError as exc:
+        raise ImageFileError(str(exc)) from None
+    return origin, spacing, direction, n1.metadata(nim, corrected, _nbytes_per_voxel(nim))
+
+
+def _must_rescale(slope: float, inter: float) -> bool:
+    return abs(slope) > np.finfo(float).eps and (
+        abs(slope - 1.0) > np.finfo(float).eps or abs(inter) > np.finfo(float).eps)
+
+
+def _values(array: np.ndarray, slope: float, inter: float, dtype: np.dtype, kind: str,
+            where: str) -> np.ndarray:
+    """Pixel values as ITK reads them: non-finite floats as 0, then the rescale."""
     if array.dtype.kind in "fc":
         # nifticlib's nifti_read_buffer replaces every non-finite float (NaN, ±inf; each
         # part of a complex value) by 0 as it reads, so SimpleITK never sees one
@@ -171,9 +205,7 @@ def _image(nim: dict[str, Any], raw: np.ndarray, slope: float, inter: float,
         if not np.all(np.isfinite(work)):
             work = np.where(np.isfinite(work), work, work.dtype.type(0))
             array = work.view(array.dtype) if array.dtype.kind == "c" else work
-    must_rescale = abs(slope) > np.finfo(float).eps and (
-        abs(slope - 1.0) > np.finfo(float).eps or abs(inter) > np.finfo(float).eps)
-    if must_rescale:
+    if _must_rescale(slope, inter):
         if dtype.kind in "iu":
             if kind == "vector":
                 raise ImageFileError(f"{where}: integer vector pixels with scl_slope/scl_inter"
@@ -188,24 +220,7 @@ def _image(nim: dict[str, Any], raw: np.ndarray, slope: float, inter: float,
             array = (scaled + 1j * imag).astype(array.dtype)
         else:
             array = scaled
-    if nim["intent_code"] == n1.INTENT_DISPVECT:
-        if components != 3 or array.dtype.kind != "f":
-            raise ImageFileError(f"{where}: NIFTI_INTENT_DISPVECT needs 3 float components "
-                                 f"for the RAS -> LPS conversion, got {components} of "
-                                 f"{array.dtype}")
-        array = array.copy()
-        array[..., :2] *= -1
-    try:
-        origin, spacing, direction, corrected = n1.geometry(nim, dims, where)
-    except ValueError as exc:
-        raise ImageFileError(str(exc)) from None
-    md = n1.metadata(nim, corrected, _nbytes_per_voxel(nim))
-    try:
-        return Image._from_array(np.ascontiguousarray(array), is_vector=kind in ("vector", "rgb"),
-                                 origin=origin, spacing=spacing, direction=direction,
-                                 metadata=md)
-    except ValueError as exc:
-        raise ImageFileError(f"{where}: {exc}") from None
+    return array
 
 
 # --------------------------------------------------------------------------- read
@@ -244,8 +259,13 @@ def _open(path: str) -> tuple[BinaryIO, bool]:
     return fh, False
 
 
-def read(path: str) -> Image:
+def read(path: str, *, lazy: bool = False, chunks=None) -> Image:
     """Read a ``.nii`` / ``.nii.gz`` file as SimpleITK does (see the module notes).
+
+    ``lazy=True``: a lazy image (:mod:`gpuresample.io.lazy`) of an uncompressed scalar or
+    RGB file, its pixels memory-mapped chunk by chunk when needed (the same values: the
+    rescale and the non-finite replacement run per chunk); ``chunks`` are its dask chunks
+    (numpy order, default 128 voxels along each axis).
 
     Raises
     ------
@@ -257,6 +277,9 @@ def read(path: str) -> Image:
     except OSError as exc:
         raise ImageFileError(f"{path}: cannot open ({exc.strerror or exc})") from None
     size = os.path.getsize(path)
+    if lazy:
+        fh.close()
+        return _read_lazy(path, compressed, size, chunks)
     try:
         with fh:
             header, endian = _parse_header(_read_exactly(fh, _HEADER, path, allow_short=True),
@@ -285,6 +308,33 @@ def read(path: str) -> Image:
         raw = raw.byteswap(inplace=True).view(raw.dtype.newbyteorder("="))
     slope, inter = _rescale(nim)
     return _image(nim, raw, slope, inter, path)
+
+
+def _read_lazy(path: str, compressed: bool, size: int, chunks) -> Image:
+    if compressed:
+        raise ValueError(f"{path}: lazy reading needs an uncompressed .nii file (gzip "
+                         "streams cannot be read in parts); read it with lazy=False")
+    with open(path, "rb") as fh:
+        header, endian = _parse_header(_read_exactly(fh, _HEADER, path, allow_short=True),
+                                       path)
+    nim = n1.to_nim(header)
+    dims, components, kind, dtype = _layout(nim, path)
+    if kind not in ("scalar", "rgb"):
+        raise ValueError(f"{path}: lazy reading supports scalar and RGB NIfTI images, not "
+                         f"{kind} ones; read it with lazy=False")
+    dim = nim["dim"]
+    shape = tuple(dim[1:dims + 1][::-1]) + ((components,) if kind == "rgb" else ())
+    offset = int(nim["vox_offset"])
+    check_payload_size(path, math.prod(shape) * dtype.itemsize, max(size - offset, 0))
+    from .lazy import raw_array
+
+    raw = raw_array(path, offset, dtype.newbyteorder(endian), shape, chunks=chunks)
+    slope, inter = _rescale(nim)
+    out = np.float32 if dtype.kind in "iu" and _must_rescale(slope, inter) else dtype
+    array = raw.map_blocks(_values, slope, inter, dtype, kind, path, dtype=out)
+    origin, spacing, direction, md = _geometry(nim, dims, path)
+    return Image._from_array(array, is_vector=kind == "rgb", origin=origin, spacing=spacing,
+                             direction=direction, metadata=md)
 
 
 def _read_exactly(fh: BinaryIO, n: int, path: str, allow_short: bool = False) -> bytes:
