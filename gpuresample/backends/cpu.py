@@ -5,10 +5,11 @@ agree bit for bit in both precisions: positions ``c = c0 + alpha·(c1 - c0)`` wi
 ``alpha = x / N_x``, ITK's inside test, nearest ``floor(c + 0.5)``, linear lerps in x, then
 y, then z with edge replication, and the clamp-then-truncate conversion to the output type.
 
-Speed: each output row is one loop that LLVM vectorises, gathering the input samples. For
-that the per-pixel code is branch-free (selects), inlined into the parallel loop, 8- and
-16-bit inputs are widened to int32 (x86 gathers 32- and 64-bit words only), and integer
-outputs are converted in a second pass over cache-sized blocks (see ``_make_kernel``).
+Speed: for float outputs each output row is one loop that LLVM vectorises, gathering the
+input samples. For that the per-pixel code is branch-free (selects) and inlined into the
+parallel loop, and 8- and 16-bit inputs are widened to int32 (x86 gathers 32- and 64-bit
+words only). Integer outputs, which LLVM's cost model does not vectorise, take the same
+helpers in a loop that skips outside pixels (see ``_make_kernel``).
 
 Threads and forks: numba's ``workqueue`` layer aborts the process when two threads enter
 a parallel function at once, and GNU OpenMP (``omp``, which numba prefers when it finds it)
@@ -189,15 +190,16 @@ def _sources_digest() -> str:
 _DIGEST = _sources_digest()
 
 
-def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
+def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bool,
                  label: bool = False, digest: str = _DIGEST):
     """The kernel for one arithmetic type (``real``), interpolator, scalar pixels (one
     component, a constant numba unrolls) or any number of components, path (scan-line
-    rows of a linear chain, or every voxel through the transform stages), and output:
-    converted to the output type, or ``raw`` (the interpolated values in ``real`` and an
-    inside mask, which _convert_raw turns into the output: LLVM's cost model does not
-    vectorise the row loop when it ends in an integer conversion). ``label``: the
-    label_linear interpolator (scalar pixels, never raw; backends/label_linear.py).
+    rows of a linear chain, or every voxel through the transform stages), and loop form:
+    one branch-free loop per row that LLVM vectorises (float outputs), or ``branchy``
+    (integer outputs, for which LLVM's cost model does not vectorise the loop: the row's
+    positions first, then a loop that skips outside pixels; the same per-pixel helpers,
+    so the same bits). ``label``: the label_linear interpolator (scalar pixels;
+    backends/label_linear.py).
 
     The closure holds only these constants (and the sources' digest): numba's on-disk
     cache keys a closure by its cell contents, and a captured jitted function would change
@@ -206,11 +208,11 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
     """
 
     @njit(parallel=True, cache=True, nogil=True)
-    def kernel(src, out, mask, row0, row_ends, defaults, in_size, components, ny, bounds,
-               out_int, out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets):
-        # src: flat input, one item or ``batch`` items; out (and mask when raw): rows
-        # row0 ... of the output, (batch, rows, nx * nc); offsets: a block's out_offset
-        # (x, y, z), the whole row's length and the input crop's in_offset (x, y, z)
+    def kernel(src, out, row_ends, defaults, in_size, components, ny, bounds, out_int,
+               out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets):
+        # src: flat input, one item or ``batch`` items; out: (batch, rows, nx * nc);
+        # offsets: a block's out_offset (x, y, z), the whole row's length and the input
+        # crop's in_offset (x, y, z)
         _ = digest   # part of the cache key (see _sources_digest)
         nc = 1 if scalar else components
         batch, rows, width = out.shape
@@ -239,33 +241,32 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
         for job in prange(batch * rows):
             item = job // rows
             row = job % rows
-            at = row0 + row      # the row in the whole output
             first = 0 if shared else item * item_size
-            c = np.empty((nx if per_voxel else 0, 3), dtype=real)
+            positions = per_voxel or branchy or label    # the row's positions in ``c``
+            c = np.empty((nx if positions else 0, 3), dtype=real)
             if per_voxel:
-                _point_positions(grids, x0, at % ny + offsets[1], at // ny + offsets[2], nx,
-                                 stage_i[item], stage_f[item], stage_data, n_stages, c,
+                _point_positions(grids, x0, row % ny + offsets[1], row // ny + offsets[2],
+                                 nx, stage_i[item], stage_f[item], stage_data, n_stages, c,
                                  real)
+            elif positions:
+                row_positions(row_ends[item, row], x0, n, nx, c, real)
             if label:
-                # label_linear (backends/label_linear.py): positions, then the row
-                if not per_voxel:
-                    c = np.empty((nx, 3), dtype=real)
-                    row_positions(row_ends[item, at], x0, n, nx, c, real)
+                # label_linear (backends/label_linear.py)
                 sample_label_row(src, out[item, row], c, k0, k1, k2, first, nx, defaults,
                                  in_size, bounds, out_int, out_f64, real)
                 continue
             s0 = s1 = s2 = d0 = d1 = d2 = zero
-            if not per_voxel:
+            if not positions:
                 # ITK's scan-line positions of a linear chain: c = c0 + (x / N_x)·(c1 − c0)
-                s0 = real(row_ends[item, at, 0, 0])
-                s1 = real(row_ends[item, at, 0, 1])
-                s2 = real(row_ends[item, at, 0, 2])
-                d0 = real(row_ends[item, at, 1, 0] - row_ends[item, at, 0, 0])
-                d1 = real(row_ends[item, at, 1, 1] - row_ends[item, at, 0, 1])
-                d2 = real(row_ends[item, at, 1, 2] - row_ends[item, at, 0, 2])
+                s0 = real(row_ends[item, row, 0, 0])
+                s1 = real(row_ends[item, row, 0, 1])
+                s2 = real(row_ends[item, row, 0, 2])
+                d0 = real(row_ends[item, row, 1, 0] - row_ends[item, row, 0, 0])
+                d1 = real(row_ends[item, row, 1, 1] - row_ends[item, row, 0, 1])
+                d2 = real(row_ends[item, row, 1, 2] - row_ends[item, row, 0, 2])
             for k in range(nc):
                 for x in range(nx):
-                    if per_voxel:
+                    if positions:
                         c0 = c[x, 0]
                         c1 = c[x, 1]
                         c2 = c[x, 2]
@@ -278,6 +279,9 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
                     c1 = c1 - k1
                     c2 = c2 - k2
                     inside = _is_inside(c0, c1, c2, up0, up1, up2, lower)
+                    if branchy and not inside:
+                        out[item, row, x * nc + k] = defaults[k]
+                        continue
                     # outside points sample the first voxel (then take the default), so
                     # no load leaves the volume and no float -> int conversion overflows
                     c0 = c0 if inside else zero
@@ -289,45 +293,20 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, raw: bool,
                                            real)
                     else:
                         v = _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, real)
-                    if raw:
-                        out[item, row, x * nc + k] = v
-                        mask[item, row, x * nc + k] = inside
-                    else:
-                        value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
-                        out[item, row, x * nc + k] = value if inside else defaults[k]
+                    value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
+                    out[item, row, x * nc + k] = value if inside else defaults[k]
 
     return kernel
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _convert_raw(values, mask, out, row0, defaults, nc, bounds, out_int, out_f64):
-    """A raw kernel's rows (values, inside mask) into rows row0 ... of ``out``."""
-    batch, rows, width = values.shape
-    lo = values.dtype.type(bounds[0])
-    hi = values.dtype.type(bounds[1])
-    zero = values.dtype.type(0.0)
-    for job in prange(batch * rows):
-        item = job // rows
-        row = job % rows
-        for x in range(width // nc):
-            for k in range(nc):
-                i = x * nc + k
-                value = _to_output(values[item, row, i], lo, hi, bounds[0], bounds[1],
-                                   out_int, out_f64, zero)
-                out[item, row0 + row, i] = value if mask[item, row, i] else defaults[k]
-
-
-_KERNELS = {(p, i, scalar, per_voxel, raw): _make_kernel(r, i == "nearest", scalar,
-                                                         per_voxel, raw)
+_KERNELS = {(p, i, scalar, per_voxel, branchy): _make_kernel(r, i == "nearest", scalar,
+                                                             per_voxel, branchy)
             for p, r in (("exact", np.float64), ("fast", np.float32))
             for i in ("linear", "nearest") for scalar in (True, False)
-            for per_voxel in (False, True) for raw in (False, True)}
+            for per_voxel in (False, True) for branchy in (False, True)}
 _KERNELS.update({(p, "label_linear", True, per_voxel, False): _make_kernel(
     r, False, True, per_voxel, False, label=True)
     for p, r in (("exact", np.float64), ("fast", np.float32)) for per_voxel in (False, True)})
-
-# raw outputs go through scratch blocks of about this many values (which stay in cache)
-_RAW_BLOCK = 1 << 16
 
 
 class CpuBackend:
@@ -349,33 +328,22 @@ class CpuBackend:
         """Resample ``source`` ([batch or 1, z, y, x, c]) into ``out`` ([batch, z, y, x, c])."""
         nx = plan.out_size[0]
         src = source.reshape(-1)
-        if src.dtype.kind in "iu" and src.dtype.itemsize < 4:
-            # the row loop gathers 32- and 64-bit samples only (x86 has no narrower gather;
-            # LLVM would load such pixels one by one): widen, exactly, once
-            src = src.astype(np.int32)
         width = nx * plan.components
         dst = out.reshape(plan.batch, plan.rows, width)
         info = (np.iinfo if plan.out_dtype.kind in "iu" else np.finfo)(plan.out_dtype)
         bounds = np.array([info.min, info.max], dtype=plan.out_dtype)
         out_int = plan.out_dtype.kind in "iu"
-        raw = out_int and plan.interpolator != "label_linear"   # labels convert themselves
+        branchy = out_int and plan.interpolator != "label_linear"   # labels: their own rows
+        if not out_int and src.dtype.kind in "iu" and src.dtype.itemsize < 4:
+            # the vectorised row loop gathers 32- and 64-bit samples only (x86 has no
+            # narrower gather; LLVM would load such pixels one by one): widen, exactly
+            src = src.astype(np.int32)
         kernel = _KERNELS[(plan.precision, plan.interpolator, plan.components == 1,
-                           plan.per_voxel, raw)]
-        args = (plan.row_ends, plan.default_values, np.asarray(plan.in_size, dtype=np.int64),
-                plan.components, plan.out_size[1], bounds, out_int,
-                plan.out_dtype == np.float64, plan.grids, plan.stage_i, plan.stage_f,
-                plan.stage_data, plan.n_stages,
-                np.array([*plan.out_offset, plan.row_length, *plan.in_offset], dtype=np.int64))
+                           plan.per_voxel, branchy)]
         with self._lock:
-            if not raw:
-                kernel(src, dst, np.empty((0, 0, 0), np.bool_), 0, *args)
-                return
-            real = np.float64 if plan.precision == "exact" else np.float32
-            step = max(1, _RAW_BLOCK // (plan.batch * width))
-            for row0 in range(0, plan.rows, step):
-                rows = min(step, plan.rows - row0)
-                values = np.empty((plan.batch, rows, width), dtype=real)
-                mask = np.empty((plan.batch, rows, width), dtype=np.bool_)
-                kernel(src, values, mask, row0, *args)
-                _convert_raw(values, mask, dst, row0, plan.default_values, plan.components,
-                             bounds, out_int, plan.out_dtype == np.float64)
+            kernel(src, dst, plan.row_ends, plan.default_values,
+                   np.asarray(plan.in_size, dtype=np.int64), plan.components,
+                   plan.out_size[1], bounds, out_int, plan.out_dtype == np.float64,
+                   plan.grids, plan.stage_i, plan.stage_f, plan.stage_data, plan.n_stages,
+                   np.array([*plan.out_offset, plan.row_length, *plan.in_offset],
+                            dtype=np.int64))

@@ -1,8 +1,6 @@
-"""The cpu backend's integer-output path: the row loop writes raw values and an inside mask
-into scratch blocks of a few rows, which a second pass converts. With the block shrunk to
-a few values every block boundary is exercised (a row per block, rows of a batch item split
-across blocks, per-voxel rows addressed by their place in the whole output); the result
-must still be SimpleITK's, bit for bit."""
+"""The cpu backend's integer outputs, which take the branchy form of the row loop (its
+float outputs take the vectorised one): every integer type, both interpolators, per-voxel
+rows, batches and vector pixels, bit for bit SimpleITK's."""
 
 from __future__ import annotations
 
@@ -11,22 +9,14 @@ import pytest
 import SimpleITK as sitk
 
 import gpuresample as gr
-from gpuresample.backends import cpu
-
 from helpers import (SITK_INTERPOLATORS, assert_same, make_pair, random_affine_transform,
                      random_geometry, random_values)
 from test_resample_deformable import random_bspline
 
 
-@pytest.fixture(params=[1, 7, 1000], ids=lambda n: f"block{n}")
-def small_blocks(request, monkeypatch):
-    monkeypatch.setattr(cpu, "_RAW_BLOCK", request.param)
-    return request.param
-
-
 @pytest.mark.parametrize("interpolator", ["linear", "nearest"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.int32, np.int64])
-def test_integer_outputs_across_blocks(small_blocks, rng, interpolator, dtype):
+def test_integer_outputs(rng, interpolator, dtype):
     geometry = random_geometry(rng, 3, size=(9, 7, 5))
     img, simg = make_pair(random_values(rng, geometry[0][::-1], dtype), geometry)
     t, st = random_affine_transform(rng, 3)
@@ -35,7 +25,7 @@ def test_integer_outputs_across_blocks(small_blocks, rng, interpolator, dtype):
                 interpolator)
 
 
-def test_per_voxel_rows_across_blocks(small_blocks, rng):
+def test_per_voxel_rows(rng):
     geometry = random_geometry(rng, 3, size=(7, 6, 5))
     img, simg = make_pair(random_values(rng, geometry[0][::-1], np.int16), geometry)
     bspline = random_bspline(rng, img)
@@ -44,7 +34,7 @@ def test_per_voxel_rows_across_blocks(small_blocks, rng):
     assert_same(out, ref, "linear")
 
 
-def test_batches_across_blocks(small_blocks, rng):
+def test_batches(rng):
     geometry = random_geometry(rng, 2, size=(11, 9))
     images = [make_pair(random_values(rng, geometry[0][::-1], np.int16), geometry)
               for _ in range(3)]
@@ -55,7 +45,7 @@ def test_batches_across_blocks(small_blocks, rng):
         assert_same(got, sitk.Resample(simg, st, sitk.sitkLinear, 5.0), "linear")
 
 
-def test_vector_integer_outputs_across_blocks(small_blocks, rng):
+def test_vector_integer_outputs(rng):
     geometry = random_geometry(rng, 2, size=(9, 8))
     array = random_values(rng, (*geometry[0][::-1], 3), np.uint8)
     img, simg = make_pair(array, geometry, is_vector=True)
