@@ -52,3 +52,23 @@ def test_vector_integer_outputs(rng):
     t, st = random_affine_transform(rng, 2)
     out = gr.resample(img, t, "linear", 9.0, device="cpu")
     assert_same(out, sitk.Resample(simg, st, sitk.sitkLinear, 9.0), "linear")
+
+
+@pytest.mark.parametrize("precision", ["exact", "fast"])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32,
+                                   np.uint32, np.int64])
+def test_nearest_same_type_copies_the_sample(rng, precision, dtype):
+    # where the arithmetic type holds every value, the cpu backend stores the sample as
+    # it is (no conversion); elsewhere it converts: either way the kernel's bits
+    # (cuda-host) and, in exact mode, SimpleITK's
+    state = gr.backends()["cuda-host"]
+    if state != "available":
+        pytest.skip(f"backend cuda-host {state}")
+    geometry = random_geometry(rng, 3, size=(9, 7, 5))
+    img, simg = make_pair(random_values(rng, geometry[0][::-1], dtype), geometry)
+    t, st = random_affine_transform(rng, 3)
+    out = gr.resample(img, t, "nearest", -4.0, device="cpu", precision=precision)
+    host = gr.resample(img, t, "nearest", -4.0, device="cuda-host", precision=precision)
+    np.testing.assert_array_equal(gr.array_from_image(out), gr.array_from_image(host))
+    if precision == "exact":
+        assert_same(out, sitk.Resample(simg, st, sitk.sitkNearestNeighbor, -4.0))

@@ -89,14 +89,14 @@ def _is_inside(c0, c1, c2, up0, up1, up2, lower):
 
 
 @njit(inline="always")
-def _nearest_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, half, real):
+def _nearest_sample(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, half):
     """kernels/resample.cu's nearest: the sample at floor(c + 0.5), clamped to the volume
-    as a guard."""
+    as a guard, in the input's type."""
     i0 = min(np.int64(np.floor(c0 + half)), n0 - 1)
     i1 = min(np.int64(np.floor(c1 + half)), n1 - 1)
     i2 = min(np.int64(np.floor(c2 + half)), n2 - 1)
     # unsigned: numba then skips its negative-index wraparound on the load
-    return real(src[np.uint64(p + i2 * sz + i1 * sy + i0 * nc)])
+    return src[np.uint64(p + i2 * sz + i1 * sy + i0 * nc)]
 
 
 @njit(inline="always")
@@ -191,7 +191,7 @@ _DIGEST = _sources_digest()
 
 
 def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bool,
-                 label: bool = False, digest: str = _DIGEST):
+                 label: bool = False, copy: bool = False, digest: str = _DIGEST):
     """The kernel for one arithmetic type (``real``), interpolator, scalar pixels (one
     component, a constant numba unrolls) or any number of components, path (scan-line
     rows of a linear chain, or every voxel through the transform stages), and loop form:
@@ -199,7 +199,9 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bo
     (integer outputs, for which LLVM's cost model does not vectorise the loop: the row's
     positions first, then a loop that skips outside pixels; the same per-pixel helpers,
     so the same bits). ``label``: the label_linear interpolator (scalar pixels;
-    backends/label_linear.py).
+    backends/label_linear.py). ``copy``: nearest with an output type that holds every
+    input value exactly through ``real`` (the interpolated value is the sample itself),
+    which stores the sample as it is, in a loop LLVM vectorises for integers too.
 
     The closure holds only these constants (and the sources' digest): numba's on-disk
     cache keys a closure by its cell contents, and a captured jitted function would change
@@ -288,9 +290,14 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bo
                     c1 = c1 if inside else zero
                     c2 = c2 if inside else zero
                     p = first + k
+                    if copy:
+                        sample = _nearest_sample(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc,
+                                                 half)
+                        out[item, row, x * nc + k] = sample if inside else defaults[k]
+                        continue
                     if nearest:
-                        v = _nearest_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, half,
-                                           real)
+                        v = real(_nearest_sample(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc,
+                                                 half))
                     else:
                         v = _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, real)
                     value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
@@ -304,9 +311,22 @@ _KERNELS = {(p, i, scalar, per_voxel, branchy): _make_kernel(r, i == "nearest", 
             for p, r in (("exact", np.float64), ("fast", np.float32))
             for i in ("linear", "nearest") for scalar in (True, False)
             for per_voxel in (False, True) for branchy in (False, True)}
+_KERNELS.update({(p, "copy", scalar, per_voxel, False): _make_kernel(
+    r, True, scalar, per_voxel, False, copy=True)
+    for p, r in (("exact", np.float64), ("fast", np.float32)) for scalar in (True, False)
+    for per_voxel in (False, True)})
 _KERNELS.update({(p, "label_linear", True, per_voxel, False): _make_kernel(
     r, False, True, per_voxel, False, label=True)
     for p, r in (("exact", np.float64), ("fast", np.float32)) for per_voxel in (False, True)})
+
+
+def _copies_exactly(in_dtype: np.dtype, out_dtype: np.dtype, precision: str) -> bool:
+    """Whether nearest's result is the input sample as it is: the same integer type, each of
+    whose values the arithmetic type holds exactly (so converting it there and back, with
+    the clamp to the type's range, changes nothing)."""
+    if in_dtype != out_dtype or in_dtype.kind not in "iu":
+        return False
+    return in_dtype.itemsize <= (4 if precision == "exact" else 2)
 
 
 class CpuBackend:
@@ -334,11 +354,15 @@ class CpuBackend:
         bounds = np.array([info.min, info.max], dtype=plan.out_dtype)
         out_int = plan.out_dtype.kind in "iu"
         branchy = out_int and plan.interpolator != "label_linear"   # labels: their own rows
-        if not out_int and src.dtype.kind in "iu" and src.dtype.itemsize < 4:
+        interpolator = plan.interpolator
+        if interpolator == "nearest" and _copies_exactly(src.dtype, plan.out_dtype,
+                                                         plan.precision):
+            interpolator, branchy = "copy", False
+        elif not out_int and src.dtype.kind in "iu" and src.dtype.itemsize < 4:
             # the vectorised row loop gathers 32- and 64-bit samples only (x86 has no
             # narrower gather; LLVM would load such pixels one by one): widen, exactly
             src = src.astype(np.int32)
-        kernel = _KERNELS[(plan.precision, plan.interpolator, plan.components == 1,
+        kernel = _KERNELS[(plan.precision, interpolator, plan.components == 1,
                            plan.per_voxel, branchy)]
         with self._lock:
             kernel(src, dst, plan.row_ends, plan.default_values,
