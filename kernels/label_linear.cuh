@@ -9,7 +9,7 @@
 // each with the linear interpolator's own lerps (x, then y, then z, over the axes that
 // are on), which gives ITK's values bit for bit. No one-hot tensor is built.
 //
-// Scalar pixels only. Real is the arithmetic of the weights (double exact, float fast);
+// Scalar pixels only (gr_cell's steps then count pixels). Real is the arithmetic of the weights (double exact, float fast);
 // the label itself goes to the output type through double, as ITK's OutputType.
 #pragma once
 
@@ -49,20 +49,12 @@ __device__ __forceinline__ void gr_label_linear(const TIn* __restrict__ src,
                                                 TOut* __restrict__ dst,
                                                 const ResampleArgs& a, Real c0, Real c1,
                                                 Real c2) {
-  const long long sy = a.in_size[0];
-  const long long sz = a.in_size[1] * sy;
-  // the corners as the linear interpolator finds them (see gr_sample)
-  long long b0 = (long long)gr_floor(c0), b1 = (long long)gr_floor(c1),
-            b2 = (long long)gr_floor(c2);
-  if (b0 < 0) b0 = 0;
-  if (b1 < 0) b1 = 0;
-  if (b2 < 0) b2 = 0;
-  const Real t0 = c0 - (Real)b0, t1 = c1 - (Real)b1, t2 = c2 - (Real)b2;
-  const bool on0 = t0 > (Real)0 && b0 + 1 < a.in_size[0];
-  const bool on1 = t1 > (Real)0 && b1 + 1 < a.in_size[1];
-  const bool on2 = t2 > (Real)0 && b2 + 1 < a.in_size[2];
-  const long long dx = on0 ? 1 : 0, dy = on1 ? sy : 0, dz = on2 ? sz : 0;
-  const TIn* p = src + b2 * sz + b1 * sy + b0;
+  // the corners as the linear interpolator finds them (gr_cell; scalar pixels)
+  const GrCell<Real> cell = gr_cell<Real>(a, c0, c1, c2);
+  const Real t0 = cell.t0, t1 = cell.t1, t2 = cell.t2;
+  const bool on0 = cell.on0, on1 = cell.on1, on2 = cell.on2;
+  const long long dx = cell.dx, dy = cell.dy, dz = cell.dz;
+  const TIn* p = src + cell.first;
   // an axis that is off reads its lower corner twice: the duplicate is skipped below
   const TIn v[8] = {p[0],  p[dx],      p[dy],      p[dy + dx],
                     p[dz], p[dz + dx], p[dz + dy], p[dz + dy + dx]};

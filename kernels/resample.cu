@@ -30,7 +30,45 @@ __device__ __forceinline__ long long gr_min(long long a, long long b) { return a
 template <typename Real>
 __device__ __forceinline__ Real gr_lerp(Real a, Real b, Real t) { return a + (b - a) * t; }
 
-#include "label_linear.cuh"   // GR_LABEL_LINEAR, gr_label_linear (uses gr_lerp)
+// The cell of ITK's LinearInterpolateImageFunction around (c0, c1, c2), an inside point:
+// base = max(floor(c), 0), t = c - base; an axis is interpolated ("on") only if t > 0 and
+// base + 1 exists, otherwise its lower sample is used as is (edge replication in the
+// half-voxel band). ``first`` is the base's offset, dx/dy/dz the steps to the upper
+// neighbour along each axis (0 for an axis that is off). Shared by gr_sample and
+// gr_label_linear (label_linear.cuh).
+template <typename Real>
+struct GrCell {
+  long long first, dx, dy, dz;
+  Real t0, t1, t2;
+  bool on0, on1, on2;
+};
+
+template <typename Real>
+__device__ __forceinline__ GrCell<Real> gr_cell(const ResampleArgs& a, Real c0, Real c1,
+                                                Real c2) {
+  const long long nc = a.components;
+  const long long sy = a.in_size[0] * nc;
+  const long long sz = a.in_size[1] * sy;
+  long long b0 = (long long)gr_floor(c0), b1 = (long long)gr_floor(c1),
+            b2 = (long long)gr_floor(c2);
+  if (b0 < 0) b0 = 0;
+  if (b1 < 0) b1 = 0;
+  if (b2 < 0) b2 = 0;
+  GrCell<Real> cell;
+  cell.t0 = c0 - (Real)b0;
+  cell.t1 = c1 - (Real)b1;
+  cell.t2 = c2 - (Real)b2;
+  cell.on0 = cell.t0 > (Real)0 && b0 + 1 < a.in_size[0];
+  cell.on1 = cell.t1 > (Real)0 && b1 + 1 < a.in_size[1];
+  cell.on2 = cell.t2 > (Real)0 && b2 + 1 < a.in_size[2];
+  cell.dx = cell.on0 ? nc : 0;
+  cell.dy = cell.on1 ? sy : 0;
+  cell.dz = cell.on2 ? sz : 0;
+  cell.first = b2 * sz + b1 * sy + b0 * nc;
+  return cell;
+}
+
+#include "label_linear.cuh"
 
 // One output pixel at input continuous index (c0, c1, c2): the default value outside.
 template <typename TIn, typename TOut, int INTERP, typename Real>
@@ -65,20 +103,12 @@ __device__ __forceinline__ void gr_sample(const TIn* __restrict__ src, TOut* __r
     for (long long k = 0; k < nc; ++k) dst[k] = to_output<TOut, Real>((Real)p[k]);
     return;
   }
-  // Linear (ITK's LinearInterpolateImageFunction): base = max(floor(c), 0), t = c - base.
-  // An axis is interpolated only if t > 0 and base + 1 exists; otherwise its lower
-  // sample is used as is (edge replication in the half-voxel band). Lerps x, then y, z.
-  long long b0 = (long long)gr_floor(c0), b1 = (long long)gr_floor(c1),
-            b2 = (long long)gr_floor(c2);
-  if (b0 < 0) b0 = 0;
-  if (b1 < 0) b1 = 0;
-  if (b2 < 0) b2 = 0;
-  const Real t0 = c0 - (Real)b0, t1 = c1 - (Real)b1, t2 = c2 - (Real)b2;
-  const bool on0 = t0 > (Real)0 && b0 + 1 < a.in_size[0];
-  const bool on1 = t1 > (Real)0 && b1 + 1 < a.in_size[1];
-  const bool on2 = t2 > (Real)0 && b2 + 1 < a.in_size[2];
-  const long long dx = on0 ? nc : 0, dy = on1 ? sy : 0, dz = on2 ? sz : 0;
-  const TIn* p = src + b2 * sz + b1 * sy + b0 * nc;
+  // Linear (ITK's LinearInterpolateImageFunction): lerps x, then y, z, over the axes on.
+  const GrCell<Real> cell = gr_cell<Real>(a, c0, c1, c2);
+  const Real t0 = cell.t0, t1 = cell.t1, t2 = cell.t2;
+  const bool on0 = cell.on0, on1 = cell.on1, on2 = cell.on2;
+  const long long dx = cell.dx, dy = cell.dy, dz = cell.dz;
+  const TIn* p = src + cell.first;
   for (long long k = 0; k < nc; ++k) {
     const TIn* q = p + k;
     Real r00 = (Real)q[0];

@@ -259,7 +259,9 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bo
                 continue
             s0 = s1 = s2 = d0 = d1 = d2 = zero
             if not positions:
-                # ITK's scan-line positions of a linear chain: c = c0 + (x / N_x)·(c1 − c0)
+                # ITK's scan-line positions of a linear chain: c = c0 + (x / N_x)·(c1 − c0),
+                # computed in the loop below rather than read from row_positions' array:
+                # LLVM does not vectorise the loop when it reads positions from memory
                 s0 = real(row_ends[item, row, 0, 0])
                 s1 = real(row_ends[item, row, 0, 1])
                 s2 = real(row_ends[item, row, 0, 2])

@@ -150,12 +150,10 @@ def _bspline(f, st, data, pts, nx):
         _bspline_separable(f, st, data, pts, nx, w)
         return
     for x in range(nx):
-        v0 = pts[x, 0] - f[9]
-        v1 = pts[x, 1] - f[10]
-        v2 = pts[x, 2] - f[11]
-        c0 = ((0.0 + f[0] * v0) + f[1] * v1) + f[2] * v2
-        c1 = ((0.0 + f[3] * v0) + f[4] * v1) + f[5] * v2
-        c2 = ((0.0 + f[6] * v0) + f[7] * v1) + f[8] * v2
+        p0, p1, p2 = pts[x, 0], pts[x, 1], pts[x, 2]
+        c0 = _grid_index(f, p0, p1, p2, 0)
+        c1 = _grid_index(f, p0, p1, p2, 1)
+        c2 = _grid_index(f, p0, p1, p2, 2)
         ok, c0 = _valid_axis(c0, data, base, lower)
         if not ok:
             continue
@@ -206,7 +204,7 @@ def _support_sums(data, first, w, gx, gy, plane, nz, support, three_d):
     return acc0, acc1, acc2
 
 
-@njit(nogil=True)
+@njit(inline="always")
 def _grid_index(f, p0, p1, p2, r):
     # row r of c = P·(p − origin), summed from 0
     return ((0.0 + f[3 * r] * (p0 - f[9])) + f[3 * r + 1] * (p1 - f[10])) \
@@ -304,12 +302,10 @@ def _field(f, st, data, pts, nx):
     up1 = float(n1) - 0.5
     up2 = float(n2) - 0.5
     for x in range(nx):
-        v0 = pts[x, 0] - f[9]
-        v1 = pts[x, 1] - f[10]
-        v2 = pts[x, 2] - f[11]
-        c0 = ((0.0 + f[0] * v0) + f[1] * v1) + f[2] * v2
-        c1 = ((0.0 + f[3] * v0) + f[4] * v1) + f[5] * v2
-        c2 = ((0.0 + f[6] * v0) + f[7] * v1) + f[8] * v2
+        p0, p1, p2 = pts[x, 0], pts[x, 1], pts[x, 2]
+        c0 = _grid_index(f, p0, p1, p2, 0)
+        c1 = _grid_index(f, p0, p1, p2, 1)
+        c2 = _grid_index(f, p0, p1, p2, 2)
         if not (c0 >= -0.5 and c0 < up0 and c1 >= -0.5 and c1 < up1):
             continue
         if d == 3 and not (c2 >= -0.5 and c2 < up2):
