@@ -8,6 +8,11 @@ Run from the repository root::
     python -m benchmarks.folder --count 50 --size 128
 
 Both write ``.nii.gz`` (gzip level 6 for SimpleITK; gpuresample's NIfTI writer's own).
+
+gpuresample is timed as an installed package starts: its bytecode compiled (pip does that
+on install; this checkout may run with PYTHONDONTWRITEBYTECODE) and numba's kernel cache
+filled by an earlier run (the warm-up on one file, whose time is printed too: the first
+run after installing or changing the kernels compiles the kernel, several seconds).
 """
 
 from __future__ import annotations
@@ -87,6 +92,17 @@ def run_cli(pattern: str, out: str, ref_path: str, tfm: str, jobs: int) -> float
     return time.perf_counter() - t0
 
 
+def warm_up(path: str, out: str, ref_path: str, tfm: str) -> float:
+    """Bytecode compiled and one file through the command (filling numba's cache if it is
+    cold); the command's wall seconds."""
+    import compileall
+
+    import gpuresample
+
+    compileall.compile_dir(os.path.dirname(gpuresample.__file__), quiet=1)
+    return run_cli(path, out, ref_path, tfm, 1)
+
+
 def breakdown(path: str, ref_path: str, tfm: str, out: str) -> dict[str, float]:
     """Seconds of decode, resample and encode of one file, in this process (warm)."""
     import gpuresample as gr
@@ -117,11 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         inputs = sorted(os.path.join(folder, "in", n) for n in os.listdir(
             os.path.join(folder, "in")))
         outs = [os.path.join(folder, name) for name in ("out_sitk", "out_cli", "out_one",
-                                                         "out_sitk2")]
+                                                         "out_sitk2", "out_warm")]
         for o in outs:
             os.makedirs(o)
         sitk_s = run_simpleitk(inputs, outs[0], ref_path, tfm)
         sitk2_s = run_simpleitk(inputs, outs[3], ref_path, tfm, threads=args.jobs)
+        warm_s = warm_up(inputs[0], os.path.join(outs[4], "one.nii.gz"), ref_path, tfm)
         cli_s = run_cli(os.path.join(folder, "in", "*.nii.gz"), outs[1], ref_path, tfm,
                         args.jobs)
         parts = breakdown(inputs[0], ref_path, tfm, outs[2])
@@ -133,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{sitk2_s:.2f} s")
     print(f"gpuresample resample (-j {args.jobs}, new process): {cli_s:.2f} s "
           f"= {best / cli_s:.2f}x the best SimpleITK loop")
+    print(f"warm-up (one file, new process): {warm_s:.2f} s")
     print(f"output bytes: gpuresample {sizes[1]} vs SimpleITK {sizes[0]} "
           f"({sizes[1] / sizes[0]:.2f}x)")
     print("one file in a warm process: " + ", ".join(f"{k} {v * 1e3:.0f} ms"

@@ -1,5 +1,5 @@
 """``python -m gpuresample``: the command line (see gpuresample.cli)."""
 
-from .cli import main
+from .cli import run_command
 
-main()
+run_command()

@@ -1,6 +1,8 @@
-"""The cpu backend's integer outputs, which take the branchy form of the row loop (its
-float outputs take the vectorised one): every integer type, both interpolators, per-voxel
-rows, batches and vector pixels, bit for bit SimpleITK's."""
+"""The cpu backend's integer outputs, which take the staged form of the row loop (values
+clamped and truncated in the arithmetic type, converted in a second pass) where the
+type's range is exact in it, else the branchy form (float outputs take the vectorised
+select form): every integer type, both interpolators, both precisions, per-voxel rows,
+batches and vector pixels, bit for bit SimpleITK's and the kernel sources' (cuda-host)."""
 
 from __future__ import annotations
 
@@ -72,3 +74,26 @@ def test_nearest_same_type_copies_the_sample(rng, precision, dtype):
     np.testing.assert_array_equal(gr.array_from_image(out), gr.array_from_image(host))
     if precision == "exact":
         assert_same(out, sitk.Resample(simg, st, sitk.sitkNearestNeighbor, -4.0))
+
+
+@pytest.mark.parametrize("precision", ["exact", "fast"])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32,
+                                   np.uint32, np.int64, np.uint64])
+def test_float_to_integer_conversions_match_the_kernel(rng, precision, dtype):
+    # staged (range exact in the arithmetic type) and branchy (int32 and up in fast,
+    # 64-bit in exact) both clamp, truncate toward zero and map NaN to 0 as the kernel
+    state = gr.backends()["cuda-host"]
+    if state != "available":
+        pytest.skip(f"backend cuda-host {state}")
+    geometry = random_geometry(rng, 3, size=(13, 6, 4))
+    array = rng.normal(size=geometry[0][::-1]) * 10.0 ** rng.integers(0, 20, geometry[0][::-1])
+    array.flat[:5] = (np.nan, np.inf, -np.inf, -0.75, 0.75)
+    img, _ = make_pair(array, geometry)
+    t, _ = random_affine_transform(rng, 3)
+    for interpolator in ("linear", "nearest"):
+        for default in (-5.0, 1e30):
+            got, want = (gr.array_from_image(gr.resample(
+                img, t, interpolator, default, dtype, device=d,
+                precision=precision)) for d in ("cpu", "cuda-host"))
+            assert got.dtype == dtype
+            np.testing.assert_array_equal(got, want)

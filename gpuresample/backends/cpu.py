@@ -153,6 +153,15 @@ def _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero):
     return _cast_like(v, b_hi) if out_f64 else clamped
 
 
+@njit(inline="always")
+def _clamp_truncate(v, lo, hi, zero):
+    """``_to_output``'s conversion to an integer type done in ``v``'s own float type (NaN
+    -> 0, clamp to [lo, hi], truncation toward zero): a whole number in range, exactly
+    the integer ``_to_output`` gives where ``lo`` and ``hi`` are exact in that type."""
+    v = zero if v != v else v
+    return lo if v <= lo else (hi if v >= hi else type(v)(np.int64(v)))
+
+
 def _select_threading_layer() -> None:
     """``tbb`` if its shared library loads, else ``workqueue``; a layer the user chose (or
     one numba already started) is left alone. See the module notes."""
@@ -190,15 +199,18 @@ def _sources_digest() -> str:
 _DIGEST = _sources_digest()
 
 
-def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bool,
+def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
                  label: bool = False, copy: bool = False, digest: str = _DIGEST):
     """The kernel for one arithmetic type (``real``), interpolator, scalar pixels (one
     component, a constant numba unrolls) or any number of components, path (scan-line
-    rows of a linear chain, or every voxel through the transform stages), and loop form:
-    one branch-free loop per row that LLVM vectorises (float outputs), or ``branchy``
-    (integer outputs, for which LLVM's cost model does not vectorise the loop: the row's
-    positions first, then a loop that skips outside pixels; the same per-pixel helpers,
-    so the same bits). ``label``: the label_linear interpolator (scalar pixels;
+    rows of a linear chain, or every voxel through the transform stages), and loop
+    ``form``: ``"select"``, one branch-free loop per row that LLVM vectorises (float
+    outputs); ``"staged"`` (integer outputs of scan-line rows whose range and default
+    values the arithmetic type holds exactly), the same loop with the clamp and the
+    truncation done in ``real``, into a row of ``real`` that a second loop converts
+    (LLVM's cost model does not vectorise a loop with a float -> integer store); or
+    ``"branchy"`` (other integer outputs): the row's positions first, then a loop that
+    skips outside pixels. All three use the same per-pixel helpers, so the same bits. ``label``: the label_linear interpolator (scalar pixels;
     backends/label_linear.py). ``copy``: nearest with an output type that holds every
     input value exactly through ``real`` (the interpolated value is the sample itself),
     which stores the sample as it is, in a loop LLVM vectorises for integers too.
@@ -209,9 +221,12 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bo
     module-level.
     """
 
+    branchy = form == "branchy"
+    staged = form == "staged"
+
     @njit(parallel=True, cache=True, nogil=True)
     def kernel(src, out, row_ends, defaults, in_size, components, ny, bounds, out_int,
-               out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets):
+               out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets, scratch):
         # src: flat input, one item or ``batch`` items; out: (batch, rows, nx * nc);
         # offsets: a block's out_offset (x, y, z), the whole row's length and the input
         # crop's in_offset (x, y, z)
@@ -246,6 +261,9 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bo
             first = 0 if shared else item * item_size
             positions = per_voxel or branchy or label    # the row's positions in ``c``
             c = np.empty((nx if positions else 0, 3), dtype=real)
+            # a thread's own row of ``scratch`` (an argument, so that LLVM knows it does
+            # not alias the input, which it cannot know of an array allocated here)
+            base = numba.get_thread_id() * width
             if per_voxel:
                 _point_positions(grids, x0, row % ny + offsets[1], row // ny + offsets[2],
                                  nx, stage_i[item], stage_f[item], stage_data, n_stages, c,
@@ -269,6 +287,7 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bo
                 d1 = real(row_ends[item, row, 1, 1] - row_ends[item, row, 0, 1])
                 d2 = real(row_ends[item, row, 1, 2] - row_ends[item, row, 0, 2])
             for k in range(nc):
+                fill = real(defaults[k])   # staged: the default value, in ``real``
                 for x in range(nx):
                     if positions:
                         c0 = c[x, 0]
@@ -302,23 +321,31 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, branchy: bo
                                                  half))
                     else:
                         v = _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, real)
+                    if staged:
+                        whole = _clamp_truncate(v, lo, hi, zero)
+                        scratch[base + x * nc + k] = whole if inside else fill
+                        continue
                     value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
                     out[item, row, x * nc + k] = value if inside else defaults[k]
+            if staged:
+                # whole numbers the output type holds: a plain conversion
+                for j in range(width):
+                    out[item, row, j] = _cast_like(scratch[base + j], b_hi)
 
     return kernel
 
 
-_KERNELS = {(p, i, scalar, per_voxel, branchy): _make_kernel(r, i == "nearest", scalar,
-                                                             per_voxel, branchy)
+_KERNELS = {(p, i, scalar, per_voxel, form): _make_kernel(r, i == "nearest", scalar,
+                                                          per_voxel, form)
             for p, r in (("exact", np.float64), ("fast", np.float32))
             for i in ("linear", "nearest") for scalar in (True, False)
-            for per_voxel in (False, True) for branchy in (False, True)}
-_KERNELS.update({(p, "copy", scalar, per_voxel, False): _make_kernel(
-    r, True, scalar, per_voxel, False, copy=True)
+            for per_voxel in (False, True) for form in ("select", "staged", "branchy")}
+_KERNELS.update({(p, "copy", scalar, per_voxel, "select"): _make_kernel(
+    r, True, scalar, per_voxel, "select", copy=True)
     for p, r in (("exact", np.float64), ("fast", np.float32)) for scalar in (True, False)
     for per_voxel in (False, True)})
-_KERNELS.update({(p, "label_linear", True, per_voxel, False): _make_kernel(
-    r, False, True, per_voxel, False, label=True)
+_KERNELS.update({(p, "label_linear", True, per_voxel, "select"): _make_kernel(
+    r, False, True, per_voxel, "select", label=True)
     for p, r in (("exact", np.float64), ("fast", np.float32)) for per_voxel in (False, True)})
 
 
@@ -329,6 +356,19 @@ def _copies_exactly(in_dtype: np.dtype, out_dtype: np.dtype, precision: str) -> 
     if in_dtype != out_dtype or in_dtype.kind not in "iu":
         return False
     return in_dtype.itemsize <= (4 if precision == "exact" else 2)
+
+
+def _loop_form(plan: ResamplePlan, in_dtype: np.dtype) -> str:
+    """The kernel's loop form for a plan (see ``_make_kernel``), or ``"copy"`` for nearest
+    into the input's own integer type."""
+    out = plan.out_dtype
+    if out.kind not in "iu" or plan.interpolator == "label_linear":   # labels: own rows
+        return "select"
+    if plan.interpolator == "nearest" and _copies_exactly(in_dtype, out, plan.precision):
+        return "copy"
+    # staged needs the type's bounds, and so the default values, exact in ``real``
+    exact_in_real = out.itemsize <= (4 if plan.precision == "exact" else 2)
+    return "staged" if exact_in_real and not plan.per_voxel else "branchy"
 
 
 class CpuBackend:
@@ -355,21 +395,22 @@ class CpuBackend:
         info = (np.iinfo if plan.out_dtype.kind in "iu" else np.finfo)(plan.out_dtype)
         bounds = np.array([info.min, info.max], dtype=plan.out_dtype)
         out_int = plan.out_dtype.kind in "iu"
-        branchy = out_int and plan.interpolator != "label_linear"   # labels: their own rows
         interpolator = plan.interpolator
-        if interpolator == "nearest" and _copies_exactly(src.dtype, plan.out_dtype,
-                                                         plan.precision):
-            interpolator, branchy = "copy", False
-        elif not out_int and src.dtype.kind in "iu" and src.dtype.itemsize < 4:
+        form = _loop_form(plan, src.dtype)
+        if form == "copy":
+            interpolator, form = "copy", "select"
+        elif form != "branchy" and src.dtype.kind in "iu" and src.dtype.itemsize < 4:
             # the vectorised row loop gathers 32- and 64-bit samples only (x86 has no
             # narrower gather; LLVM would load such pixels one by one): widen, exactly
             src = src.astype(np.int32)
         kernel = _KERNELS[(plan.precision, interpolator, plan.components == 1,
-                           plan.per_voxel, branchy)]
+                           plan.per_voxel, form)]
+        scratch = np.empty(numba.config.NUMBA_NUM_THREADS * (width if form == "staged" else 0),
+                           dtype=np.float64 if plan.precision == "exact" else np.float32)
         with self._lock:
             kernel(src, dst, plan.row_ends, plan.default_values,
                    np.asarray(plan.in_size, dtype=np.int64), plan.components,
                    plan.out_size[1], bounds, out_int, plan.out_dtype == np.float64,
                    plan.grids, plan.stage_i, plan.stage_f, plan.stage_data, plan.n_stages,
                    np.array([*plan.out_offset, plan.row_length, *plan.in_offset],
-                            dtype=np.int64))
+                            dtype=np.int64), scratch)

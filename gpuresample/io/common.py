@@ -80,21 +80,22 @@ def check_payload_size(path: str | os.PathLike, declared: int, available: int,
                              f"{what} but the file holds {available}: truncated or damaged")
 
 
-def gzip_compress(data: bytes, level: int = 6) -> bytes:
-    """``data`` as one gzip member (mtime 0), the fastest way installed.
+def gzip_compress(*parts: bytes | memoryview, level: int = 6) -> bytes:
+    """``parts`` (bytes-like, in order) as one gzip member (mtime 0), the fastest way
+    installed, without joining them first.
 
     With ISA-L (the ``isal`` package, in the format extras) this is about 25x faster than
     zlib at level 6 for about the same size (ISA-L level 3 for zlib levels 6 and up);
     otherwise zlib.
 
     >>> import gzip
-    >>> gzip.decompress(gzip_compress(b"abc" * 100)) == b"abc" * 100
+    >>> gzip.decompress(gzip_compress(b"abc" * 100, b"d")) == b"abc" * 100 + b"d"
     True
     """
     try:
-        from isal import igzip
+        from isal import isal_zlib as backend
+        level = min(3, max(0, level // 2))
     except ImportError:
-        import zlib
-        packer = zlib.compressobj(level, zlib.DEFLATED, 31)
-        return packer.compress(data) + packer.flush()
-    return igzip.compress(data, min(3, max(0, level // 2)), mtime=0)
+        import zlib as backend
+    packer = backend.compressobj(level, backend.DEFLATED, 31)   # 31: a gzip member
+    return b"".join([*(packer.compress(part) for part in parts), packer.flush()])

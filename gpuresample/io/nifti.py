@@ -440,7 +440,7 @@ def write(image: Image, path: str, *, compress: bool = False, compression_level:
     data = _voxels(image, dispvect)
     with atomic_write(path) as tmp, open(tmp, "wb") as fh:
         if path.lower().endswith(".gz"):
-            fh.write(gzip_compress(head + bytes(data), compression_level))
+            fh.write(gzip_compress(head, data, level=compression_level))
         else:
             fh.write(head)
             fh.write(data)

@@ -525,7 +525,7 @@ def write(image: Image, path: str, *, compress: bool = False,
     payload: Any = (array.astype(array.dtype.newbyteorder("<"), copy=False)
                     .reshape(-1).view(np.uint8))
     if compress:
-        payload = gzip_compress(payload, compression_level)
+        payload = gzip_compress(payload, level=compression_level)
     encoding = "gzip" if compress else "raw"
     if not path.lower().endswith(".nhdr"):
         with atomic_write(path) as tmp, open(tmp, "wb") as fh:
