@@ -261,9 +261,10 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
             first = 0 if shared else item * item_size
             positions = per_voxel or branchy or label    # the row's positions in ``c``
             c = np.empty((nx if positions else 0, 3), dtype=real)
-            # a thread's own row of ``scratch`` (an argument, so that LLVM knows it does
-            # not alias the input, which it cannot know of an array allocated here)
-            base = numba.get_thread_id() * width
+            # staged: this thread's row of ``scratch``, an argument (so LLVM knows it does
+            # not alias the input; of an array allocated here it cannot know). Thread ids
+            # are below NUMBA_NUM_THREADS, the number of rows; clamped all the same.
+            base = min(numba.get_thread_id(), scratch.size // max(width, 1) - 1) * width
             if per_voxel:
                 _point_positions(grids, x0, row % ny + offsets[1], row // ny + offsets[2],
                                  nx, stage_i[item], stage_f[item], stage_data, n_stages, c,
@@ -405,6 +406,7 @@ class CpuBackend:
             src = src.astype(np.int32)
         kernel = _KERNELS[(plan.precision, interpolator, plan.components == 1,
                            plan.per_voxel, form)]
+        # staged: one row of the arithmetic type per thread
         scratch = np.empty(numba.config.NUMBA_NUM_THREADS * (width if form == "staged" else 0),
                            dtype=np.float64 if plan.precision == "exact" else np.float32)
         with self._lock:
