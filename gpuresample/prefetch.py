@@ -65,7 +65,10 @@ class ReadAhead:
         item = next(self._items, _END)
         if item is _END:
             return False
-        future = self._pool.submit(self._read, item)
+        try:
+            future = self._pool.submit(self._read, item)
+        except RuntimeError:   # the pool is shutting down (the caller stopped: Ctrl-C)
+            return False
         self._queue.append((item, future))
         future.add_done_callback(self._finished)
         return True

@@ -202,3 +202,36 @@ def test_resample_label_map_with_label_linear(tmp_path, rng):
         str(tmp_path / "t.tfm"), "-i", "label_linear", "-q")
     assert_same_image(tmp_path / "out.mha",
                       sitk.Resample(labels, transform, sitk.sitkLabelLinear, 0.0))
+
+
+def test_ctrl_c_leaves_only_whole_outputs(tmp_path, rng):
+    # SIGINT once the first output exists: the command stops with exit 1 ("Aborted!"),
+    # every output present reads back whole, and no temporary file is left behind
+    import signal
+    import time
+
+    inputs = tmp_path / "in"
+    out = tmp_path / "out"
+    inputs.mkdir()
+    out.mkdir()
+    for k in range(60):
+        write_volume(inputs / f"v{k:02d}.nii.gz", rng, size=(48, 40, 36))
+    proc = subprocess.Popen([sys.executable, "-m", "gpuresample", "resample",
+                             str(inputs / "*.nii.gz"), str(out), "--spacing", "0.5,0.5,0.5",
+                             "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "NUMBA_NUM_THREADS": "2"})
+    deadline = time.monotonic() + 300
+    while not any(n.endswith(".nii.gz") and not n.startswith(".") for n in os.listdir(out)):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=300)
+    written = sorted(os.listdir(out))
+    assert proc.returncode == 1 and "Aborted" in stderr, (proc.returncode, stderr)
+    assert 0 < len(written) < 60 and not [n for n in written if n.startswith(".")]
+    import gpuresample as gr
+    for name in written:
+        expected = gr.resample(gr.read_image(str(inputs / name)), spacing=(0.5, 0.5, 0.5),
+                               device="cpu")
+        np.testing.assert_array_equal(gr.array_from_image(gr.read_image(str(out / name))),
+                                      gr.array_from_image(expected))

@@ -8,8 +8,11 @@ y, then z with edge replication, and the clamp-then-truncate conversion to the o
 Speed: for float outputs each output row is one loop that LLVM vectorises, gathering the
 input samples. For that the per-pixel code is branch-free (selects) and inlined into the
 parallel loop, and 8- and 16-bit inputs are widened to int32 (x86 gathers 32- and 64-bit
-words only). Integer outputs, which LLVM's cost model does not vectorise, take the same
-helpers in a loop that skips outside pixels (see ``_make_kernel``).
+words only). Integer outputs take the same loop into a row of the arithmetic type and a
+second, plain conversion loop (LLVM does not vectorise a float -> integer store), or,
+where the type's range is not exact in it, a loop that skips outside pixels (see
+``_make_kernel``). Rows run tile by tile (32 x 32 rows in y and z, ``_row_order``), so
+that a rotated large volume is read from the cache rather than from memory.
 
 Threads and forks: numba's ``workqueue`` layer aborts the process when two threads enter
 a parallel function at once, and GNU OpenMP (``omp``, which numba prefers when it finds it)
@@ -27,6 +30,7 @@ True
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import hashlib
 import os
@@ -226,7 +230,8 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
 
     @njit(parallel=True, cache=True, nogil=True)
     def kernel(src, out, row_ends, defaults, in_size, components, ny, bounds, out_int,
-               out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets, scratch):
+               out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets, scratch,
+               order):
         # src: flat input, one item or ``batch`` items; out: (batch, rows, nx * nc);
         # offsets: a block's out_offset (x, y, z), the whole row's length and the input
         # crop's in_offset (x, y, z)
@@ -257,7 +262,7 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
         k2 = real(offsets[6])
         for job in prange(batch * rows):
             item = job // rows
-            row = job % rows
+            row = order[job % rows]   # rows tile by tile (see _row_order)
             first = 0 if shared else item * item_size
             positions = per_voxel or branchy or label    # the row's positions in ``c``
             c = np.empty((nx if positions else 0, 3), dtype=real)
@@ -359,6 +364,28 @@ def _copies_exactly(in_dtype: np.dtype, out_dtype: np.dtype, precision: str) -> 
     return in_dtype.itemsize <= (4 if precision == "exact" else 2)
 
 
+_TILE = 32   # rows per tile along y and along z
+
+
+@functools.lru_cache(maxsize=64)
+def _row_order(ny: int, nz: int) -> np.ndarray:
+    """The output rows (index y + ny·z) tile by tile, _TILE x _TILE rows (y, z) a tile.
+
+    The rows of one tile read a compact region of the input, which stays in the cache
+    while they run. In plain order, when the transform rotates out of the planes, each
+    output plane reads a slab of the input larger than the cache, and every plane reads
+    it again from memory: 640^3 uint16 rotated about three axes onto 512^3 took 2.5-2.8 s
+    on two cores in plain order, 1.1-1.3 s tile by tile. Each thread's share of the
+    rows is a run of whole tiles.
+    """
+    y, z = np.meshgrid(np.arange(ny), np.arange(nz), indexing="xy")
+    tile = (z // _TILE) * ((ny + _TILE - 1) // _TILE) + y // _TILE
+    rows = (y + ny * z).ravel()
+    order = rows[np.argsort(tile.ravel(), kind="stable")]
+    order.flags.writeable = False
+    return order
+
+
 def _loop_form(plan: ResamplePlan, in_dtype: np.dtype) -> str:
     """The kernel's loop form for a plan (see ``_make_kernel``), or ``"copy"`` for nearest
     into the input's own integer type."""
@@ -415,4 +442,5 @@ class CpuBackend:
                    plan.out_size[1], bounds, out_int, plan.out_dtype == np.float64,
                    plan.grids, plan.stage_i, plan.stage_f, plan.stage_data, plan.n_stages,
                    np.array([*plan.out_offset, plan.row_length, *plan.in_offset],
-                            dtype=np.int64), scratch)
+                            dtype=np.int64), scratch,
+                   _row_order(plan.out_size[1], plan.rows // plan.out_size[1]))
