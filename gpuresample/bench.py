@@ -142,6 +142,27 @@ class Workload:
     value_range: float
     items: tuple = ()
 
+    @functools.cached_property
+    def index_map(self) -> np.ndarray:
+        """Input continuous index of every output voxel, (D, *out_shape): component k is
+        the index along numpy axis k ([z, y, x] order, as ``map_coordinates`` takes it).
+
+        Computed here through ``transform.transform_points`` on every output point, in
+        float64 and independently of gpuresample's plan: the precomputed map that the
+        index-map peers (scipy, cupyx, torch) interpolate on deformable cases.
+        """
+        d = self.case.dimension
+        axes = [np.arange(n, dtype=np.float64) for n in self.out_size]       # x, y[, z]
+        index = np.stack(np.meshgrid(*axes[::-1], indexing="ij")[::-1], axis=-1)
+        points = np.asarray(self.out_origin) + index.reshape(-1, d) @ _index_to_point_matrix(
+            self.out_spacing, self.out_direction).T
+        if self.transform is not None:
+            points = np.asarray(self.transform.transform_points(points), dtype=np.float64)
+        to_index = np.linalg.inv(_index_to_point_matrix(self.image.spacing,
+                                                        self.image.direction))
+        cidx = (points - np.asarray(self.image.origin)) @ to_index.T         # (n, d) x first
+        return np.ascontiguousarray(cidx[:, ::-1].T).reshape(d, *self.out_shape)
+
     @property
     def array(self) -> np.ndarray:
         """The input pixels, numpy order [z, y, x] (a batch: stacked)."""
@@ -535,11 +556,21 @@ def numpy_index_affine(work: Workload) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _build_scipy(work: Workload) -> Prepared:
-    """``scipy.ndimage.affine_transform`` (single-threaded), order 1 or 0, no prefilter."""
+    """``scipy.ndimage.affine_transform`` (single-threaded), order 1 or 0, no prefilter;
+    on a deformable case ``map_coordinates`` over the precomputed index map."""
     from scipy import ndimage
 
-    matrix, offset = numpy_index_affine(work)
     src, order = work.array, _order(work)
+    if work.index_affine is None:
+        coords = work.index_map
+
+        def call():
+            return ndimage.map_coordinates(src, coords, output=np.dtype(work.case.out_dtype),
+                                           order=order, mode="constant", cval=0.0,
+                                           prefilter=False)
+
+        return Prepared(call)
+    matrix, offset = numpy_index_affine(work)
 
     def call():
         return ndimage.affine_transform(src, matrix, offset, output_shape=work.out_shape,
@@ -554,14 +585,25 @@ def _order(work: Workload) -> int:
 
 
 def _build_cupyx(work: Workload) -> Prepared:
-    """``cupyx.scipy.ndimage.affine_transform`` into a preallocated output (GPU)."""
+    """``cupyx.scipy.ndimage.affine_transform`` into a preallocated output (GPU); on a
+    deformable case ``map_coordinates`` over the precomputed index map (on the GPU)."""
     import cupy
     from cupyx.scipy import ndimage
 
-    matrix, offset = numpy_index_affine(work)
     src = cupy.asarray(work.array)
     out = cupy.empty(work.out_shape, dtype=work.case.out_dtype)
-    matrix_dev, order = cupy.asarray(matrix), _order(work)
+    order = _order(work)
+    if work.index_affine is None:
+        coords = cupy.asarray(work.index_map)
+
+        def call_map():
+            ndimage.map_coordinates(src, coords, output=out, order=order, mode="constant",
+                                    cval=0.0, prefilter=False)
+            return out
+
+        return Prepared(call_map, _cupy_sync, _to_host)
+    matrix, offset = numpy_index_affine(work)
+    matrix_dev = cupy.asarray(matrix)
 
     def call():
         ndimage.affine_transform(src, matrix_dev, tuple(offset.tolist()),
@@ -594,19 +636,39 @@ def torch_theta(work: Workload, align_corners: bool) -> np.ndarray:
     return theta
 
 
-def _build_torch(work: Workload, align_corners: bool, with_affine_grid: bool) -> Prepared:
-    """``torch.nn.functional.grid_sample`` (float32, zeros padding) on the GPU, with
-    ``affine_grid`` inside the timed call or the grid built beforehand."""
+def torch_grid(work: Workload, align_corners: bool) -> np.ndarray:
+    """``grid_sample``'s grid (1, *out_shape, D; last axis (x, y[, z]), normalised to
+    [-1, 1]) from the precomputed index map."""
+    d = work.case.dimension
+    n_in = np.asarray(work.image.size, np.float64)                       # x, y[, z]
+    cidx = np.moveaxis(work.index_map[::-1], 0, -1)                      # (..., d) x first
+    if align_corners:
+        grid = cidx * (2 / (n_in - 1)) - 1
+    else:
+        grid = (2 * cidx + 1) / n_in - 1
+    return grid.reshape(1, *work.out_shape, d).astype(np.float32)
+
+
+def _build_torch(work: Workload, align_corners: bool, with_affine_grid: bool,
+                 device: str = "cuda") -> Prepared:
+    """``torch.nn.functional.grid_sample`` (float32, zeros padding) on ``device``, with
+    ``affine_grid`` inside the timed call or the grid built beforehand (on a deformable
+    case: from the precomputed index map). On the CPU torch uses the run's thread count."""
     import torch
     import torch.nn.functional as F
 
-    src = torch.as_tensor(work.array.astype(np.float32), device="cuda")[None, None]
-    theta = torch.as_tensor(torch_theta(work, align_corners), dtype=torch.float32,
-                            device="cuda")[None]
+    if device == "cpu":
+        import numba
+        torch.set_num_threads(numba.get_num_threads())   # set_threads' count, as ours
+    src = torch.as_tensor(work.array.astype(np.float32), device=device)[None, None]
     size = (1, 1, *work.out_shape)
     mode = "bilinear" if work.case.interpolator == "linear" else "nearest"
 
     def make_grid():
+        if work.index_affine is None:
+            return torch.as_tensor(torch_grid(work, align_corners), device=device)
+        theta = torch.as_tensor(torch_theta(work, align_corners), dtype=torch.float32,
+                                device=device)[None]
         return F.affine_grid(theta, size, align_corners=align_corners)
 
     def sample(grid):
@@ -618,7 +680,8 @@ def _build_torch(work: Workload, align_corners: bool, with_affine_grid: bool) ->
     else:
         grid = make_grid()
         call = lambda: sample(grid)  # noqa: E731
-    return Prepared(call, _torch_sync, lambda t: t[0, 0].cpu().numpy())
+    return Prepared(call, _torch_sync if device == "cuda" else _no_sync,
+                    lambda t: t[0, 0].cpu().numpy())
 
 
 def _check_import(module: str) -> str | None:
@@ -669,6 +732,10 @@ class PeerSpec:
         Returns None when the peer can run here, else the reason it is skipped.
     build : callable
         ``build(work) -> Prepared``.
+    takes : {"transform", "index", "affine"}
+        What the peer is given: the transform itself (it runs on every case), an index
+        map (the affine matrix on affine cases, every voxel's precomputed input position
+        on deformable ones), or an affine only (affine cases only).
     """
 
     key: str
@@ -677,24 +744,28 @@ class PeerSpec:
     region: str
     check: Callable[[], str | None]
     build: Callable[[Workload], Prepared]
+    takes: str = "index"
 
 
 def _torch_specs() -> tuple[PeerSpec, ...]:
+    """grid_sample with affine_grid in the timed call and alone, both align_corners, on
+    the GPU and on the CPU."""
     specs = []
-    for align in (True, False):
-        for with_grid in (True, False):
-            label = ("torch affine_grid+grid_sample" if with_grid else "torch grid_sample") \
-                + f" ac={'T' if align else 'F'}"
-            specs.append(PeerSpec("torch", label, "cuda", "interior", _check_torch,
-                                  _looped(functools.partial(_build_torch,
-                                                            align_corners=align,
-                                                            with_affine_grid=with_grid))))
+    for device, check in (("cuda", _check_torch), ("cpu", lambda: _check_import("torch"))):
+        for align in (True, False):
+            for with_grid in (True, False):
+                label = ("torch affine_grid+grid_sample" if with_grid
+                         else "torch grid_sample") + f" ac={'T' if align else 'F'}"
+                build = functools.partial(_build_torch, align_corners=align,
+                                          with_affine_grid=with_grid, device=device)
+                specs.append(PeerSpec("torch", label, device, "interior", check,
+                                      _looped(build), "affine" if with_grid else "index"))
     return tuple(specs)
 
 
 PEERS: tuple[PeerSpec, ...] = (
     PeerSpec("sitk", "SimpleITK Resample", "cpu", "all",
-             lambda: _check_import("SimpleITK"), _looped(_build_sitk)),
+             lambda: _check_import("SimpleITK"), _looped(_build_sitk), "transform"),
     PeerSpec("scipy", "scipy.ndimage (1 thread)", "cpu", "interior",
              lambda: _check_import("scipy.ndimage"), _looped(_build_scipy)),
     PeerSpec("cupyx", "cupyx.scipy.ndimage", "cuda", "interior", _check_cupyx,
@@ -712,6 +783,9 @@ def interior_mask(work: Workload) -> np.ndarray:
     if work.items:
         return np.stack([interior_mask(item) for item in work.items])
     d = work.case.dimension
+    if work.index_affine is None:
+        sizes = np.asarray(work.image.size[::-1], np.float64).reshape(d, *[1] * d)
+        return np.all((work.index_map >= 1.0) & (work.index_map <= sizes - 2.0), axis=0)
     axes = [np.arange(n, dtype=np.float64) for n in work.out_size]   # x, y[, z]
     mask = np.ones(work.out_shape, dtype=bool)
     for k in range(d):
@@ -881,9 +955,11 @@ def run_row(work: Workload, device: str, precision: str, peers: Sequence[PeerSpe
     row["peers"] = []
     for spec in peers:
         if spec.device == "cuda" and device != "cuda":
-            continue
-        if work.index_affine is None and spec.key != "sitk":
-            continue   # it takes an index map, which a deformable transform has not
+            continue   # GPU peers: GPU rows only
+        if spec.device == "cpu" and spec.key == "torch" and device == "cuda":
+            continue   # GPU rows compare torch on the GPU
+        if work.index_affine is None and spec.takes == "affine":
+            continue   # a deformable transform has no affine matrix
         try:
             row["peers"].append(_peer_row(spec, work, ours, ours_out, cache,
                                           settings.repeat, masks))
@@ -1018,8 +1094,9 @@ NOTES = (
     "device='cuda' and the result copied back; %copyBW = (input + output bytes) / kernel time "
     "as a fraction of a device-to-device copy measured in this run.",
     "torch runs on float32 input (integer inputs converted before timing).",
-    "bspline/field cases: only SimpleITK takes the transform itself; the index-map peers "
-    "(scipy, cupyx, torch) are not run there.",
+    "bspline/field cases: only SimpleITK takes the transform itself; scipy and cupyx "
+    "(map_coordinates) and torch (grid_sample) get every output voxel's input position "
+    "precomputed, untimed, and only interpolate (affine_grid rows are skipped).",
 )
 
 

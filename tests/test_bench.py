@@ -38,3 +38,38 @@ def test_unknown_case_is_a_usage_error(capsys):
     with pytest.raises(SystemExit):
         main(["--cases", "no-such-case"])
     assert "unknown no-such-case" in capsys.readouterr().err
+
+
+def test_index_map_peers_run_on_deformable_cases():
+    # scipy's map_coordinates and torch's grid_sample get every voxel's input position
+    # precomputed; they agree with ours on the interior (their boundary rules differ)
+    import importlib.util
+
+    cases = ("euler3d-linear", "bspline-linear", "field-linear")
+    settings = Settings(size=12, size2d=20, cases=cases, peers=("scipy", "torch"),
+                        devices=("cpu",), repeat=1)
+    rows, _ = run(settings, io.StringIO())
+    with_torch = importlib.util.find_spec("torch") is not None
+    for row in rows:
+        labels = [p["name"] for p in row["peers"]]
+        assert any(label.startswith("scipy") for label in labels), row["case"]
+        deformable = row["case"] != "euler3d-linear"
+        torch_rows = [label for label in labels if label.startswith("torch")]
+        assert len(torch_rows) == (0 if not with_torch else 2 if deformable else 4)
+        assert not (deformable and any("affine_grid" in label for label in torch_rows))
+        for peer in row["peers"]:
+            assert peer["ok"] and peer["n_compared"] > 0, (row["case"], peer["name"])
+
+
+def test_index_map_matches_the_affine_index_map():
+    import numpy as np
+
+    from gpuresample.bench import CASES, build_workload
+
+    work = build_workload(next(c for c in CASES if c.name == "euler3d-linear"), 9, 12)
+    d = work.case.dimension
+    index = np.stack(np.meshgrid(*[np.arange(n) for n in work.out_size[::-1]],
+                                 indexing="ij")[::-1], axis=-1).astype(np.float64)
+    expected = index @ work.index_affine[:d, :d].T + work.index_affine[:d, d]
+    np.testing.assert_allclose(np.moveaxis(work.index_map[::-1], 0, -1), expected,
+                               atol=1e-9)
