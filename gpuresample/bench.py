@@ -1,4 +1,4 @@
-"""Benchmark runner: gpuresample against SimpleITK, scipy, cupyx and torch, same work.
+"""Benchmark runner: gpuresample against SimpleITK, scipy, cupyx, torch and MONAI, same work.
 
 Run as ``python -m benchmarks`` (from the repository root) or ``gpuresample bench``.
 Every case is defined once in :data:`CASES`; every implementation ("ours" and each peer)
@@ -684,6 +684,39 @@ def _build_torch(work: Workload, align_corners: bool, with_affine_grid: bool,
                     lambda t: t[0, 0].cpu().numpy())
 
 
+def _build_monai(work: Workload, with_affine: bool, device: str = "cpu") -> Prepared:
+    """MONAI's resampling (float32, zeros padding) on ``device``: ``monai.transforms.Affine``
+    (the grid built from the affine inside the timed call) or ``Resample`` over the grid
+    built beforehand (on a deformable case: from the precomputed index map). MONAI works
+    in pixel coordinates centred on each image's centre, numpy's axis order."""
+    import torch
+    from monai.transforms import Affine, Resample
+
+    if device == "cpu":
+        import numba
+        torch.set_num_threads(numba.get_num_threads())
+    d = work.case.dimension
+    src = torch.as_tensor(work.array.astype(np.float32), device=device)[None]
+    mode = "bilinear" if work.case.interpolator == "linear" else "nearest"
+    c_in = (np.asarray(work.array.shape, np.float64) - 1) / 2
+    if with_affine:
+        m, off = numpy_index_affine(work)
+        affine = np.eye(d + 1)
+        affine[:d, :d] = m
+        affine[:d, d] = m @ ((np.asarray(work.out_shape, np.float64) - 1) / 2) + off - c_in
+        transform = Affine(affine=torch.as_tensor(affine), spatial_size=work.out_shape,
+                           mode=mode, padding_mode="zeros", normalized=False, image_only=True)
+        call = lambda: transform(src)  # noqa: E731
+    else:
+        coords = work.index_map - c_in.reshape(d, *[1] * d)
+        grid = torch.as_tensor(np.concatenate([coords, np.ones((1, *work.out_shape))])
+                               .astype(np.float32), device=device)
+        resample = Resample(mode=mode, padding_mode="zeros", norm_coords=True)
+        call = lambda: resample(src, grid)  # noqa: E731
+    return Prepared(call, _torch_sync if device == "cuda" else _no_sync,
+                    lambda t: np.asarray(t[0].cpu()))
+
+
 def _check_import(module: str) -> str | None:
     try:
         importlib.import_module(module)
@@ -704,8 +737,8 @@ def _check_cupyx() -> str | None:
     return why
 
 
-def _check_torch() -> str | None:
-    why = _check_import("torch")
+def _check_torch(module: str = "torch") -> str | None:
+    why = _check_import(module)
     if why is None:
         import torch
         if not torch.cuda.is_available():
@@ -763,6 +796,23 @@ def _torch_specs() -> tuple[PeerSpec, ...]:
     return tuple(specs)
 
 
+def _monai_specs() -> tuple[PeerSpec, ...]:
+    """MONAI's Affine (affine cases) and Resample over a precomputed grid, GPU and CPU."""
+    specs = []
+    for device in ("cuda", "cpu"):
+        check = functools.partial(_check_torch, "monai") if device == "cuda" else \
+            functools.partial(_check_import, "monai")
+        for with_affine in (True, False):
+            label = "MONAI Affine" if with_affine else "MONAI Resample (grid given)"
+            build = functools.partial(_build_monai, with_affine=with_affine, device=device)
+            specs.append(PeerSpec("monai", label, device, "interior", check, _looped(build),
+                                  "affine" if with_affine else "index"))
+    return tuple(specs)
+
+
+# peers that run on the GPU and on the CPU: GPU rows compare their GPU variant only
+_GPU_AND_CPU = ("torch", "monai")
+
 PEERS: tuple[PeerSpec, ...] = (
     PeerSpec("sitk", "SimpleITK Resample", "cpu", "all",
              lambda: _check_import("SimpleITK"), _looped(_build_sitk), "transform"),
@@ -771,6 +821,7 @@ PEERS: tuple[PeerSpec, ...] = (
     PeerSpec("cupyx", "cupyx.scipy.ndimage", "cuda", "interior", _check_cupyx,
              _looped(_build_cupyx)),
     *_torch_specs(),
+    *_monai_specs(),
 )
 PEER_KEYS = tuple(dict.fromkeys(p.key for p in PEERS))
 
@@ -956,8 +1007,8 @@ def run_row(work: Workload, device: str, precision: str, peers: Sequence[PeerSpe
     for spec in peers:
         if spec.device == "cuda" and device != "cuda":
             continue   # GPU peers: GPU rows only
-        if spec.device == "cpu" and spec.key == "torch" and device == "cuda":
-            continue   # GPU rows compare torch on the GPU
+        if spec.device == "cpu" and spec.key in _GPU_AND_CPU and device == "cuda":
+            continue   # GPU rows compare those peers on the GPU
         if work.index_affine is None and spec.takes == "affine":
             continue   # a deformable transform has no affine matrix
         try:
@@ -995,7 +1046,7 @@ def select_peers(keys: Sequence[str]) -> tuple[list[PeerSpec], dict[str, str]]:
         if why is None:
             chosen.append(spec)
         else:
-            skipped[spec.label] = why
+            skipped[f"{spec.label} [{spec.device}]"] = why
     return chosen, skipped
 
 
@@ -1095,8 +1146,9 @@ NOTES = (
     "as a fraction of a device-to-device copy measured in this run.",
     "torch runs on float32 input (integer inputs converted before timing).",
     "bspline/field cases: only SimpleITK takes the transform itself; scipy and cupyx "
-    "(map_coordinates) and torch (grid_sample) get every output voxel's input position "
-    "precomputed, untimed, and only interpolate (affine_grid rows are skipped).",
+    "(map_coordinates), torch (grid_sample) and MONAI (Resample) get every output voxel's "
+    "input position precomputed, untimed, and only interpolate (affine_grid and MONAI "
+    "Affine rows are skipped).",
 )
 
 

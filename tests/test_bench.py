@@ -41,15 +41,17 @@ def test_unknown_case_is_a_usage_error(capsys):
 
 
 def test_index_map_peers_run_on_deformable_cases():
-    # scipy's map_coordinates and torch's grid_sample get every voxel's input position
-    # precomputed; they agree with ours on the interior (their boundary rules differ)
+    # scipy's map_coordinates, torch's grid_sample and MONAI's Resample get every voxel's
+    # input position precomputed; with torch's and MONAI's affine variants they agree with
+    # ours on the interior (their boundary rules differ)
     import importlib.util
 
     cases = ("euler3d-linear", "bspline-linear", "field-linear")
-    settings = Settings(size=12, size2d=20, cases=cases, peers=("scipy", "torch"),
+    settings = Settings(size=12, size2d=20, cases=cases, peers=("scipy", "torch", "monai"),
                         devices=("cpu",), repeat=1)
     rows, _ = run(settings, io.StringIO())
     with_torch = importlib.util.find_spec("torch") is not None
+    with_monai = with_torch and importlib.util.find_spec("monai") is not None
     for row in rows:
         labels = [p["name"] for p in row["peers"]]
         assert any(label.startswith("scipy") for label in labels), row["case"]
@@ -57,6 +59,8 @@ def test_index_map_peers_run_on_deformable_cases():
         torch_rows = [label for label in labels if label.startswith("torch")]
         assert len(torch_rows) == (0 if not with_torch else 2 if deformable else 4)
         assert not (deformable and any("affine_grid" in label for label in torch_rows))
+        monai_rows = [label for label in labels if label.startswith("MONAI")]
+        assert len(monai_rows) == (0 if not with_monai else 1 if deformable else 2)
         for peer in row["peers"]:
             assert peer["ok"] and peer["n_compared"] > 0, (row["case"], peer["name"])
 
