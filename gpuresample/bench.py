@@ -649,6 +649,14 @@ def torch_grid(work: Workload, align_corners: bool) -> np.ndarray:
     return grid.reshape(1, *work.out_shape, d).astype(np.float32)
 
 
+def _torch_threads(device: str) -> None:
+    """On the CPU, torch runs on the run's thread count (``set_threads``', as ours)."""
+    if device == "cpu":
+        import numba
+        import torch
+        torch.set_num_threads(numba.get_num_threads())
+
+
 def _build_torch(work: Workload, align_corners: bool, with_affine_grid: bool,
                  device: str = "cuda") -> Prepared:
     """``torch.nn.functional.grid_sample`` (float32, zeros padding) on ``device``, with
@@ -657,9 +665,7 @@ def _build_torch(work: Workload, align_corners: bool, with_affine_grid: bool,
     import torch
     import torch.nn.functional as F
 
-    if device == "cpu":
-        import numba
-        torch.set_num_threads(numba.get_num_threads())   # set_threads' count, as ours
+    _torch_threads(device)
     src = torch.as_tensor(work.array.astype(np.float32), device=device)[None, None]
     size = (1, 1, *work.out_shape)
     mode = "bilinear" if work.case.interpolator == "linear" else "nearest"
@@ -692,9 +698,7 @@ def _build_monai(work: Workload, with_affine: bool, device: str = "cpu") -> Prep
     import torch
     from monai.transforms import Affine, Resample
 
-    if device == "cpu":
-        import numba
-        torch.set_num_threads(numba.get_num_threads())
+    _torch_threads(device)
     d = work.case.dimension
     src = torch.as_tensor(work.array.astype(np.float32), device=device)[None]
     mode = "bilinear" if work.case.interpolator == "linear" else "nearest"

@@ -53,7 +53,6 @@ class ReadAhead:
         self._jobs, self._budget = jobs, budget
         self._queue: collections.deque = collections.deque()   # submitted, not taken
         self._held = 0          # bytes of finished reads not yet taken
-        self._sizes: dict[int, int] = {}
         # re-entrant: a future that is already done runs its callback in submit's thread
         self._lock = threading.RLock()
         with self._lock:
@@ -73,11 +72,15 @@ class ReadAhead:
         future.add_done_callback(self._finished)
         return True
 
+    def _bytes(self, future: concurrent.futures.Future) -> int:
+        """Bytes a finished read holds (0 for a failed one)."""
+        if future.cancelled() or future.exception() is not None:
+            return 0
+        return self._size(future.result())
+
     def _finished(self, future: concurrent.futures.Future) -> None:
         with self._lock:
-            if not future.cancelled() and future.exception() is None:
-                self._sizes[id(future)] = nbytes = self._size(future.result())
-                self._held += nbytes
+            self._held += self._bytes(future)
             if self._held < self._budget:
                 self._submit()
 
@@ -90,7 +93,8 @@ class ReadAhead:
                 item, future = self._queue.popleft()
             concurrent.futures.wait([future])
             with self._lock:
-                self._held -= self._sizes.pop(id(future), 0)
+                # (the done callback may add these bytes just after: the sum is the same)
+                self._held -= self._bytes(future)
                 while len(self._queue) < self._jobs and self._submit():
                     pass
             yield item, future

@@ -15,31 +15,32 @@
 
 #define GR_LABEL_LINEAR 2
 
+// The indicator of ``label`` at corner ``i``, lerped with corner ``i + 1`` along x.
+template <typename TIn, typename Real>
+__device__ __forceinline__ Real gr_indicator_x(const TIn* v, int i, TIn label, bool on0,
+                                               Real t0) {
+  Real r = v[i] == label ? (Real)1 : (Real)0;
+  if (on0) r = gr_lerp(r, v[i + 1] == label ? (Real)1 : (Real)0, t0);
+  return r;
+}
+
+// The indicator over the z plane of corners ``i`` .. ``i + 3``: x lerps, then y.
+template <typename TIn, typename Real>
+__device__ __forceinline__ Real gr_indicator_plane(const TIn* v, int i, TIn label,
+                                                   bool on0, bool on1, Real t0, Real t1) {
+  Real r = gr_indicator_x(v, i, label, on0, t0);
+  if (on1) r = gr_lerp(r, gr_indicator_x(v, i + 2, label, on0, t0), t1);
+  return r;
+}
+
 // The linear interpolation of the indicator of ``label`` over the corners ``v``
 // (index x + 2y + 4z), lerping only along the axes that are on, as gr_sample does.
 template <typename TIn, typename Real>
 __device__ __forceinline__ Real gr_indicator_lerp(const TIn* v, TIn label, bool on0,
                                                   bool on1, bool on2, Real t0, Real t1,
                                                   Real t2) {
-  Real r00 = v[0] == label ? (Real)1 : (Real)0;
-  if (on0) r00 = gr_lerp(r00, v[1] == label ? (Real)1 : (Real)0, t0);
-  Real r = r00;
-  if (on1) {
-    Real r10 = v[2] == label ? (Real)1 : (Real)0;
-    if (on0) r10 = gr_lerp(r10, v[3] == label ? (Real)1 : (Real)0, t0);
-    r = gr_lerp(r00, r10, t1);
-  }
-  if (on2) {
-    Real r01 = v[4] == label ? (Real)1 : (Real)0;
-    if (on0) r01 = gr_lerp(r01, v[5] == label ? (Real)1 : (Real)0, t0);
-    Real r1 = r01;
-    if (on1) {
-      Real r11 = v[6] == label ? (Real)1 : (Real)0;
-      if (on0) r11 = gr_lerp(r11, v[7] == label ? (Real)1 : (Real)0, t0);
-      r1 = gr_lerp(r01, r11, t1);
-    }
-    r = gr_lerp(r, r1, t2);
-  }
+  Real r = gr_indicator_plane(v, 0, label, on0, on1, t0, t1);
+  if (on2) r = gr_lerp(r, gr_indicator_plane(v, 4, label, on0, on1, t0, t1), t2);
   return r;
 }
 

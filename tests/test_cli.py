@@ -33,6 +33,16 @@ def write_volume(path, rng, size=(13, 11, 9), pixel=sitk.sitkInt16):
     return img
 
 
+def folder_of_volumes(tmp_path, rng, names, **volume):
+    """An input folder ``in`` holding a volume per name, and an empty output folder ``out``."""
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    outputs.mkdir()
+    for name in names:
+        write_volume(inputs / name, rng, **volume)
+    return inputs, outputs
+
+
 def assert_same_image(path, expected: sitk.Image):
     got = sitk.ReadImage(str(path))
     np.testing.assert_array_equal(sitk.GetArrayFromImage(got),
@@ -94,12 +104,7 @@ def test_spacing_keeps_the_extent_and_pixel_type_converts(tmp_path, rng):
 
 
 def test_a_folder_with_one_broken_file(tmp_path, rng):
-    inputs = tmp_path / "in"
-    outputs = tmp_path / "out"
-    inputs.mkdir()
-    outputs.mkdir()
-    for k in range(3):
-        write_volume(inputs / f"scan{k}.mha", rng)
+    inputs, outputs = folder_of_volumes(tmp_path, rng, [f"scan{k}.mha" for k in range(3)])
     (inputs / "broken.mha").write_text("ObjectType = Image\nNDims = 3\nDimSize = 4 4\n")
     proc = run("resample", str(inputs / "*.mha"), str(outputs), "--spacing", "2,2,2", "-q",
                check=1)
@@ -210,12 +215,8 @@ def test_ctrl_c_leaves_only_whole_outputs(tmp_path, rng):
     import signal
     import time
 
-    inputs = tmp_path / "in"
-    out = tmp_path / "out"
-    inputs.mkdir()
-    out.mkdir()
-    for k in range(60):
-        write_volume(inputs / f"v{k:02d}.nii.gz", rng, size=(48, 40, 36))
+    inputs, out = folder_of_volumes(tmp_path, rng, [f"v{k:02d}.nii.gz" for k in range(60)],
+                                    size=(48, 40, 36))
     proc = subprocess.Popen([sys.executable, "-m", "gpuresample", "resample",
                              str(inputs / "*.nii.gz"), str(out), "--spacing", "0.5,0.5,0.5",
                              "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -114,17 +114,16 @@ class RandomTransform:
 
     def __call__(self, sample, *, spacing=None, origin=None, direction=None,
                  rng: np.random.Generator | None = None, **options):
-        from .compose import augment
-        out, self.history = augment(self, sample, False, rng or self._rng,
-                                    dict(spacing=spacing, origin=origin, direction=direction),
-                                    options)
-        return out
+        return self._augment(sample, False, rng, spacing, origin, direction, options)
 
     def batch(self, batch, *, spacing=None, origin=None, direction=None,
               rng: np.random.Generator | None = None, **options):
         """Augment a batch: arrays/tensors ``(B, C, [z,] y, x)`` (or a dict of them)."""
+        return self._augment(batch, True, rng, spacing, origin, direction, options)
+
+    def _augment(self, data, is_batch: bool, rng, spacing, origin, direction, options):
         from .compose import augment
-        out, self.history = augment(self, batch, True, rng or self._rng,
+        out, self.history = augment(self, data, is_batch, rng or self._rng,
                                     dict(spacing=spacing, origin=origin, direction=direction),
                                     options)
         return out

@@ -269,7 +269,9 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
             # staged: this thread's row of ``scratch``, an argument (so LLVM knows it does
             # not alias the input; of an array allocated here it cannot know). Thread ids
             # are below NUMBA_NUM_THREADS, the number of rows; clamped all the same.
-            base = min(numba.get_thread_id(), scratch.size // max(width, 1) - 1) * width
+            base = 0
+            if staged:
+                base = min(numba.get_thread_id(), scratch.size // width - 1) * width
             if per_voxel:
                 _point_positions(grids, x0, row % ny + offsets[1], row // ny + offsets[2],
                                  nx, stage_i[item], stage_f[item], stage_data, n_stages, c,
@@ -386,17 +388,17 @@ def _row_order(ny: int, nz: int) -> np.ndarray:
     return order
 
 
-def _loop_form(plan: ResamplePlan, in_dtype: np.dtype) -> str:
-    """The kernel's loop form for a plan (see ``_make_kernel``), or ``"copy"`` for nearest
-    into the input's own integer type."""
-    out = plan.out_dtype
-    if out.kind not in "iu" or plan.interpolator == "label_linear":   # labels: own rows
-        return "select"
-    if plan.interpolator == "nearest" and _copies_exactly(in_dtype, out, plan.precision):
-        return "copy"
+def _kernel_choice(plan: ResamplePlan, in_dtype: np.dtype) -> tuple[str, str]:
+    """The kernel's interpolator (``"copy"`` for nearest into the input's own integer type)
+    and loop form (see ``_make_kernel``) for a plan."""
+    out, interpolator = plan.out_dtype, plan.interpolator
+    if out.kind not in "iu" or interpolator == "label_linear":   # labels: their own rows
+        return interpolator, "select"
+    if interpolator == "nearest" and _copies_exactly(in_dtype, out, plan.precision):
+        return "copy", "select"
     # staged needs the type's bounds, and so the default values, exact in ``real``
     exact_in_real = out.itemsize <= (4 if plan.precision == "exact" else 2)
-    return "staged" if exact_in_real and not plan.per_voxel else "branchy"
+    return interpolator, "staged" if exact_in_real and not plan.per_voxel else "branchy"
 
 
 class CpuBackend:
@@ -423,11 +425,9 @@ class CpuBackend:
         info = (np.iinfo if plan.out_dtype.kind in "iu" else np.finfo)(plan.out_dtype)
         bounds = np.array([info.min, info.max], dtype=plan.out_dtype)
         out_int = plan.out_dtype.kind in "iu"
-        interpolator = plan.interpolator
-        form = _loop_form(plan, src.dtype)
-        if form == "copy":
-            interpolator, form = "copy", "select"
-        elif form != "branchy" and src.dtype.kind in "iu" and src.dtype.itemsize < 4:
+        interpolator, form = _kernel_choice(plan, src.dtype)
+        narrow = src.dtype.kind in "iu" and src.dtype.itemsize < 4
+        if narrow and interpolator != "copy" and form != "branchy":
             # the vectorised row loop gathers 32- and 64-bit samples only (x86 has no
             # narrower gather; LLVM would load such pixels one by one): widen, exactly
             src = src.astype(np.int32)

@@ -47,30 +47,31 @@ def row_positions(e, x0, n, nx, c, real):
 
 
 @njit(nogil=True, inline="always")
-def _indicator_lerp(v, label, on0, on1, on2, t0, t1, t2, real):
-    """The linear interpolation of ``v == label`` over the corners ``v`` (x + 2y + 4z)."""
+def _indicator_x(v, i, label, on0, t0, real):
+    """The indicator of ``label`` at corner ``i``, lerped with corner ``i + 1`` along x."""
     one = real(1.0)
     zero = real(0.0)
-    r00 = one if v[0] == label else zero
+    r = one if v[i] == label else zero
     if on0:
-        r00 = r00 + ((one if v[1] == label else zero) - r00) * t0
-    r = r00
+        r = r + ((one if v[i + 1] == label else zero) - r) * t0
+    return r
+
+
+@njit(nogil=True, inline="always")
+def _indicator_plane(v, i, label, on0, on1, t0, t1, real):
+    """The indicator over the z plane of corners ``i`` .. ``i + 3``: x lerps, then y."""
+    r = _indicator_x(v, i, label, on0, t0, real)
     if on1:
-        r10 = one if v[2] == label else zero
-        if on0:
-            r10 = r10 + ((one if v[3] == label else zero) - r10) * t0
-        r = r00 + (r10 - r00) * t1
+        r = r + (_indicator_x(v, i + 2, label, on0, t0, real) - r) * t1
+    return r
+
+
+@njit(nogil=True, inline="always")
+def _indicator_lerp(v, label, on0, on1, on2, t0, t1, t2, real):
+    """The linear interpolation of ``v == label`` over the corners ``v`` (x + 2y + 4z)."""
+    r = _indicator_plane(v, 0, label, on0, on1, t0, t1, real)
     if on2:
-        r01 = one if v[4] == label else zero
-        if on0:
-            r01 = r01 + ((one if v[5] == label else zero) - r01) * t0
-        r1 = r01
-        if on1:
-            r11 = one if v[6] == label else zero
-            if on0:
-                r11 = r11 + ((one if v[7] == label else zero) - r11) * t0
-            r1 = r01 + (r11 - r01) * t1
-        r = r + (r1 - r) * t2
+        r = r + (_indicator_plane(v, 4, label, on0, on1, t0, t1, real) - r) * t2
     return r
 
 
