@@ -56,6 +56,33 @@ def test_bspline_matches_sitk(backend, rng, dim, order):
 
 
 @pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("mesh_x", [1, 3, 41])
+@pytest.mark.parametrize("order", [2, 3])
+def test_bspline_long_rows_match_sitk(backend, rng, dim, mesh_x, order):
+    """Rows longer than the cpu backend's chunks of 64 points (151 = 64 + 64 + 23), with
+    control cells along x of 151, 50 and under 4 voxels: the cubic sums go run by run of
+    points in one cell (long runs, runs across chunk ends) or point by point (short
+    runs); onto the image's own grid (y and z weights equal along a row), onto a rotated
+    and larger grid (points outside the valid region inside rows), and with the
+    identity direction (a control grid exactly aligned with the rows)."""
+    size = (151, 5, 3)[:dim]
+    _, origin, spacing, direction = random_geometry(rng, dim)
+    for direction in (direction, np.eye(dim)):
+        geometry = (size, origin, spacing, direction)
+        img, simg = make_pair(random_values(rng, size[::-1], np.float32), geometry)
+        mesh = (mesh_x,) + (1,) * (dim - 1)
+        grid = gr.BSplineTransform.from_image(img, mesh, order=order)
+        transform = gr.BSplineTransform(rng.normal(scale=2.0, size=grid.coefficients.shape),
+                                        grid.grid_origin, grid.grid_spacing,
+                                        grid.grid_direction, order=order)
+        _check(backend, img, simg, transform, interpolators=("linear",))
+        _, out_origin, out_spacing, out_direction = random_geometry(rng, dim)
+        _check(backend, img, simg, transform, interpolators=("linear",),
+               size=(160,) + size[1:], origin=img.origin, spacing=out_spacing,
+               direction=out_direction)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
 def test_bspline_onto_another_grid_and_types(backend, rng, dim):
     geometry = random_geometry(rng, dim)
     img, simg = make_pair(random_values(rng, geometry[0][::-1], np.int16), geometry)
@@ -158,14 +185,16 @@ def test_bounding_grid_holds_the_deformed_image_and_no_more(rng, dim):
 
 
 @pytest.mark.parametrize("dim", [2, 3])
-def test_fast_separable_bspline_on_an_aligned_grid(rng, dim):
+@pytest.mark.parametrize("shape", [(23, 19, 11), (151, 5, 3)])
+def test_fast_separable_bspline_on_an_aligned_grid(rng, dim, shape):
     """precision="fast" evaluates a B-spline whose control grid is aligned with the output
     grid separably (y-z sums per row): cpu and cuda-host still give the same bits, and the
-    result stays within the fast bound of SimpleITK's."""
+    result stays within the fast bound of SimpleITK's; rows of 151 take the cpu backend's
+    chunks of 64 points, whose y-z sums come from the row's first point."""
     from gpuresample.grids import grid_of
     from gpuresample.plan import make_plan
 
-    size, origin, spacing, _ = random_geometry(rng, dim, size=(23, 19, 11)[:dim])
+    size, origin, spacing, _ = random_geometry(rng, dim, size=shape[:dim])
     img, simg = make_pair(random_values(rng, size[::-1], np.float32),
                           (size, origin, spacing, np.eye(dim)))
     transform = random_bspline(rng, img)

@@ -12,7 +12,11 @@ words only). Integer outputs take the same loop into a row of the arithmetic typ
 second, plain conversion loop (LLVM does not vectorise a float -> integer store), or,
 where the type's range is not exact in it, a loop that skips outside pixels (see
 ``_make_kernel``). Rows run tile by tile (32 x 32 rows in y and z, ``_row_order``), so
-that a rotated large volume is read from the cache rather than from memory.
+that a rotated large volume is read from the cache rather than from memory. On the
+per-voxel path (B-spline and displacement-field stages) ``stages.row_points`` computes a
+row's positions in loops vectorised across points, into this thread's (3, nx) row of an
+argument (one row per axis: a loop reading (nx, 3) positions stays scalar), which the
+same vectorised row loop then samples.
 
 Threads and forks: numba's ``workqueue`` layer aborts the process when two threads enter
 a parallel function at once, and GNU OpenMP (``omp``, which numba prefers when it finds it)
@@ -44,20 +48,9 @@ from numba.extending import overload
 
 from ..plan import ResamplePlan
 from .label_linear import row_positions, sample_label_row
-from .stages import apply_stages, index_points, to_grid_indices
+from .stages import row_points
 
 __all__ = ["CpuBackend"]
-
-@njit(nogil=True)
-def _point_positions(grids, x0, y, z, nx, stage_i, stage_f, stage_data, n_stages, c, real):
-    """Positions of one row on the per-voxel path (kernels/resample.cu's resample_points):
-    index (x0 ... x0 + nx - 1, y, z) -> physical point -> the stages -> input continuous
-    index."""
-    pts = np.empty((nx, 3))
-    index_points(grids[0], x0, float(y), float(z), nx, pts)
-    apply_stages(stage_i, stage_f, stage_data, n_stages, pts, nx)
-    to_grid_indices(grids[1, 3:], grids[1, :3], pts, nx, c, real)
-
 
 # The per-pixel helpers below are inlined into the kernel's parallel loop (numba inlines
 # ``inline="always"`` functions in its own IR, before the loop becomes a parallel
@@ -194,7 +187,7 @@ def _sources_digest() -> str:
     """
     here = os.path.dirname(os.path.abspath(__file__))
     digest = hashlib.sha256()
-    for name in ("cpu.py", "stages.py", "label_linear.py"):
+    for name in ("cpu.py", "stages.py", "label_linear.py", "stack_array.py"):
         with open(os.path.join(here, name), "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:16]
@@ -231,7 +224,7 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
     @njit(parallel=True, cache=True, nogil=True)
     def kernel(src, out, row_ends, defaults, in_size, components, ny, bounds, out_int,
                out_f64, grids, stage_i, stage_f, stage_data, n_stages, offsets, scratch,
-               order):
+               order, points):
         # src: flat input, one item or ``batch`` items; out: (batch, rows, nx * nc);
         # offsets: a block's out_offset (x, y, z), the whole row's length and the input
         # crop's in_offset (x, y, z)
@@ -265,17 +258,18 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
             row = order[job % rows]   # rows tile by tile (see _row_order)
             first = 0 if shared else item * item_size
             positions = per_voxel or branchy or label    # the row's positions in ``c``
-            c = np.empty((nx if positions else 0, 3), dtype=real)
-            # staged: this thread's row of ``scratch``, an argument (so LLVM knows it does
-            # not alias the input; of an array allocated here it cannot know). Thread ids
-            # are below NUMBA_NUM_THREADS, the number of rows; clamped all the same.
-            base = 0
-            if staged:
-                base = min(numba.get_thread_id(), scratch.size // width - 1) * width
+            # this thread's rows of ``points`` (positions, (3, nx)) and of ``scratch``
+            # (staged): arguments, so LLVM knows they do not alias the input (of arrays
+            # allocated here it cannot know, and the row loop would not vectorise). Thread
+            # ids are below NUMBA_NUM_THREADS, the number of rows of each; clamped all the
+            # same.
+            tid = min(numba.get_thread_id(), points.shape[0] - 1)
+            c = points[tid]
+            base = tid * width if staged else 0
             if per_voxel:
-                _point_positions(grids, x0, row % ny + offsets[1], row // ny + offsets[2],
-                                 nx, stage_i[item], stage_f[item], stage_data, n_stages, c,
-                                 real)
+                row_points(grids, x0, float(row % ny + offsets[1]),
+                           float(row // ny + offsets[2]), nx, stage_i[item], stage_f[item],
+                           stage_data, n_stages, c, real)
             elif positions:
                 row_positions(row_ends[item, row], x0, n, nx, c, real)
             if label:
@@ -298,9 +292,9 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
                 fill = real(defaults[k])   # staged: the default value, in ``real``
                 for x in range(nx):
                     if positions:
-                        c0 = c[x, 0]
-                        c1 = c[x, 1]
-                        c2 = c[x, 2]
+                        c0 = c[0, x]
+                        c1 = c[1, x]
+                        c2 = c[2, x]
                     else:
                         alpha = real(x0 + x) / n
                         c0 = s0 + alpha * d0
@@ -433,9 +427,13 @@ class CpuBackend:
             src = src.astype(np.int32)
         kernel = _KERNELS[(plan.precision, interpolator, plan.components == 1,
                            plan.per_voxel, form)]
-        # staged: one row of the arithmetic type per thread
-        scratch = np.empty(numba.config.NUMBA_NUM_THREADS * (width if form == "staged" else 0),
-                           dtype=np.float64 if plan.precision == "exact" else np.float32)
+        # per thread: a row of the arithmetic type (staged), a row's positions (per voxel,
+        # branchy, label_linear)
+        threads = numba.config.NUMBA_NUM_THREADS
+        real = np.float64 if plan.precision == "exact" else np.float32
+        scratch = np.empty(threads * (width if form == "staged" else 0), dtype=real)
+        positions = plan.per_voxel or form == "branchy" or interpolator == "label_linear"
+        points = np.empty((threads, 3, nx if positions else 0), dtype=real)
         with self._lock:
             kernel(src, dst, plan.row_ends, plan.default_values,
                    np.asarray(plan.in_size, dtype=np.int64), plan.components,
@@ -443,4 +441,4 @@ class CpuBackend:
                    plan.grids, plan.stage_i, plan.stage_f, plan.stage_data, plan.n_stages,
                    np.array([*plan.out_offset, plan.row_length, *plan.in_offset],
                             dtype=np.int64), scratch,
-                   _row_order(plan.out_size[1], plan.rows // plan.out_size[1]))
+                   _row_order(plan.out_size[1], plan.rows // plan.out_size[1]), points)

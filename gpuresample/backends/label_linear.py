@@ -41,9 +41,9 @@ def row_positions(e, x0, n, nx, c, real):
     d2 = real(e[1, 2] - e[0, 2])
     for x in range(nx):
         alpha = real(x0 + x) / n
-        c[x, 0] = s0 + alpha * d0
-        c[x, 1] = s1 + alpha * d1
-        c[x, 2] = s2 + alpha * d2
+        c[0, x] = s0 + alpha * d0
+        c[1, x] = s1 + alpha * d1
+        c[2, x] = s2 + alpha * d2
 
 
 @njit(nogil=True, inline="always")
@@ -79,7 +79,7 @@ def _indicator_lerp(v, label, on0, on1, on2, t0, t1, t2, real):
 def sample_label_row(src, dst, c, k0, k1, k2, first, nx, defaults, in_size, bounds, out_int,
                      out_f64, real):
     """Every pixel of one output row of a scalar label image, from its input continuous
-    indices ``c`` (nx, 3) less a block's input crop offsets ``k0, k1, k2`` (``real``; 0 for
+    indices ``c`` (3, nx) less a block's input crop offsets ``k0, k1, k2`` (``real``; 0 for
     a whole image): ITK's inside test, the label-linear rule, the conversion of the label
     (through float64, ITK's OutputType) to the output type."""
     lower = real(-0.5)
@@ -96,9 +96,9 @@ def sample_label_row(src, dst, c, k0, k1, k2, first, nx, defaults, in_size, boun
     v = np.empty(8, dtype=src.dtype)
     for x in range(nx):
         # a block's input crop: integer offsets, subtracted exactly (as gr_sample)
-        c0 = c[x, 0] - k0
-        c1 = c[x, 1] - k1
-        c2 = c[x, 2] - k2
+        c0 = c[0, x] - k0
+        c1 = c[1, x] - k1
+        c2 = c[2, x] - k2
         if not (c0 >= lower and c0 < up0 and c1 >= lower and c1 < up1 and c2 >= lower
                 and c2 < up2):
             dst[x] = defaults[0]

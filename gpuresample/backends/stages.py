@@ -5,16 +5,24 @@ run), operation for operation, so the backends agree bit for bit; both follow IT
 ``TransformPoint`` of each kind. Stage records: see ``kernels/common.cuh`` and
 :mod:`gpuresample.plan`.
 
-The kernel works on one voxel per thread; here each function takes a whole output row of
-points ``pts`` (nx, 3) and loops over it, because numba adds reference counting to every
-call or slice that passes an array, which per voxel cost more than the arithmetic.
+The kernel works on one voxel per thread; here :func:`row_points` takes a whole output
+row, a chunk of ``_CHUNK`` points at a time, and each stage loops over the chunk's points
+``pts`` (3, n: one row per axis). Those loops are written for LLVM to vectorise across
+points (each lane one point, doing that point's operations in their order, so the same
+bits): no branches but selects, a conditional expression whose branches hold nothing but
+a value (LLVM keeps a branch around anything more), no ``min``/``max`` (numba calls
+them), and the points and working rows in stack arrays (:mod:`.stack_array`): a loop
+that gathers from an argument and stores into a heap array stays scalar.
 
 Example
 -------
 >>> import numpy as np
->>> pts = np.empty((2, 3))
->>> index_points(np.r_[[10.0, 20.0, 0.0], np.eye(3).ravel()], 0, 1.0, 0.0, 2, pts)
->>> pts.tolist()
+>>> grids = np.zeros((2, 12)); grids[0, :3] = (10.0, 20.0, 0.0)
+>>> grids[:, 3:] = np.eye(3).ravel()
+>>> c = np.empty((3, 2))
+>>> none = np.zeros((1, 8), np.int64), np.zeros((1, 12)), np.zeros(1)
+>>> row_points(grids, 0, 1.0, 0.0, 2, *none, 0, c, np.float64)
+>>> c.T.tolist()
 [[10.0, 21.0, 0.0], [11.0, 21.0, 0.0]]
 """
 
@@ -23,61 +31,116 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["index_points", "to_grid_indices", "apply_stages"]
+from .stack_array import stack_empty
+
+__all__ = ["row_points"]
 
 AFFINE, BSPLINE, FIELD, SCALE = 0, 1, 2, 3
 _EPS_ABS = 0.1 * 2.220446049250313e-16     # Math::FloatAlmostEqual's absolute tolerance
+_CHUNK = 64   # points a chunk: the size of the stack arrays
+_LANES = 8    # points a vector (AVX-512 float64): the cubic B-spline's sums run whole vectors
+_PADDED = _CHUNK + _LANES   # the B-spline's working rows: a vector past the chunk
+_MIN_RUN = 4  # the cubic sums go cell by cell when a run is this long on average
 
 
 @njit(nogil=True)
-def index_points(grid, x0, y, z, nx, pts):
-    """ITK's TransformIndexToPhysicalPoint of (x, y, z), x = x0 … x0+nx−1: from the
-    origin, adding A[r][0]·x, A[r][1]·y, A[r][2]·z in order."""
-    for x in range(nx):
-        for r in range(3):
+def row_points(grids, x0, y, z, nx, stage_i, stage_f, stage_data, n_stages, c, real):
+    """The input continuous indices of one output row on the per-voxel path (as
+    kernels/resample.cu's resample_points), into ``c`` (3, nx) in ``real``: each index
+    (x0 … x0+nx−1, y, z) → physical point → the stages in order → input index."""
+    pts = stack_empty(3, _CHUNK, np.float64)
+    first = stack_empty(3, 1, np.float64)        # the row's first point
+    _index_points(grids[0], x0, y, z, 0, 1, first)
+    for start in range(0, nx, _CHUNK):
+        n = nx - start if nx - start < _CHUNK else _CHUNK
+        _index_points(grids[0], x0, y, z, start, n, pts)
+        _apply_stages(stage_i, stage_f, stage_data, n_stages, pts, n, first)
+        _to_grid_indices(grids[1, 3:], grids[1, :3], pts, n, c, start, real)
+
+
+@njit(inline="always")
+def _index_points(grid, x0, y, z, start, n, pts):
+    """ITK's TransformIndexToPhysicalPoint of (x, y, z), x = x0+start … x0+start+n−1:
+    from the origin, adding A[r][0]·x, A[r][1]·y, A[r][2]·z in order."""
+    for r in range(3):
+        for i in range(n):
             acc = grid[r]
-            acc += grid[3 + 3 * r] * float(x0 + x)
+            acc += grid[3 + 3 * r] * float(x0 + start + i)
             acc += grid[4 + 3 * r] * y
             acc += grid[5 + 3 * r] * z
-            pts[x, r] = acc
+            pts[r, i] = acc
 
 
-@njit(nogil=True)
-def to_grid_indices(m, origin, pts, nx, out, real):
+@njit(inline="always")
+def _to_grid_indices(m, origin, pts, n, out, start, real):
     """c = m·(p − origin) for each point, each row summed from 0 (ITK's Matrix * Vector),
-    written to ``out`` (nx, 3) in the arithmetic type ``real``."""
-    for x in range(nx):
-        v0 = pts[x, 0] - origin[0]
-        v1 = pts[x, 1] - origin[1]
-        v2 = pts[x, 2] - origin[2]
+    written to ``out[:, start:start + n]`` in the arithmetic type ``real``."""
+    for i in range(n):
+        v0 = pts[0, i] - origin[0]
+        v1 = pts[1, i] - origin[1]
+        v2 = pts[2, i] - origin[2]
         for r in range(3):
             acc = 0.0
             acc += m[3 * r] * v0
             acc += m[3 * r + 1] * v1
             acc += m[3 * r + 2] * v2
-            out[x, r] = real(acc)
+            out[r, start + i] = real(acc)
 
 
-@njit(nogil=True)
-def _affine(f, d, pts, nx):
+@njit(inline="always")
+def _apply_stages(stage_i, stage_f, stage_data, n_stages, pts, n, first):
+    """Every stage of one item, in order, on each point of ``pts``, in place."""
+    for s in range(n_stages):
+        st = stage_i[s]
+        f = stage_f[s]
+        if st[6] == 0:
+            break   # an unused slot: this batch item has fewer stages
+        kind = st[0]
+        if kind == AFFINE:
+            _affine(f, st[6] == 3, pts, n)
+        elif kind == SCALE:
+            _scale(f, st[6], pts, n)
+        elif kind == BSPLINE:
+            _bspline(f, st, stage_data, pts, n, first)
+        else:
+            _field(f, st, stage_data, pts, n)
+
+
+@njit(inline="always")
+def _affine(f, three_d, pts, n):
     # MatrixOffsetTransformBase::TransformPoint: M·p summed from 0, then + offset
-    for x in range(nx):
-        p0, p1, p2 = pts[x, 0], pts[x, 1], pts[x, 2]
+    if three_d:
+        _affine_points(f, pts, n, 3)
+    else:
+        _affine_points(f, pts, n, 2)
+
+
+@njit(inline="always")
+def _affine_points(f, pts, n, d):
+    for i in range(n):
+        p0, p1, p2 = pts[0, i], pts[1, i], pts[2, i]
         for r in range(d):
             acc = 0.0
             acc += f[3 * r] * p0
             acc += f[3 * r + 1] * p1
             if d == 3:
                 acc += f[3 * r + 2] * p2
-            pts[x, r] = acc + f[9 + r]
+            pts[r, i] = acc + f[9 + r]
 
 
-@njit(nogil=True)
-def _scale(f, d, pts, nx):
+@njit(inline="always")
+def _scale(f, d, pts, n):
     # ScaleTransform::TransformPoint: (p − c)·s + c
-    for x in range(nx):
-        for r in range(d):
-            pts[x, r] = (pts[x, r] - f[9 + r]) * f[r] + f[9 + r]
+    for r in range(d):
+        for i in range(n):
+            pts[r, i] = (pts[r, i] - f[9 + r]) * f[r] + f[9 + r]
+
+
+@njit(inline="always")
+def _grid_index(f, p0, p1, p2, r):
+    # row r of c = P·(p − origin), summed from 0
+    return ((0.0 + f[3 * r] * (p0 - f[9])) + f[3 * r + 1] * (p1 - f[10])) \
+        + f[3 * r + 2] * (p2 - f[11])
 
 
 @njit(inline="always")
@@ -105,26 +168,13 @@ def _kernel_weight(order, u):
 
 
 @njit(inline="always")
-def _valid_axis(c, data, at, lower):
-    """ITK's InsideValidRegion along one axis, with the limits the planner stored at
-    ``data[at + 0, 3, 6, 9]`` (upper limit, its 4-ULP window, the value 6 ULP below it):
-    (inside, the index, moved below the upper limit when almost equal to it)."""
-    upper = data[at]
-    diff = c - upper
-    if (c >= data[at + 3] and c <= data[at + 6]) or (diff if diff >= 0.0 else -diff) <= _EPS_ABS:
-        return True, data[at + 9]
-    return c < upper and not c < lower, c
-
-
-@njit(inline="always")
-def _weights(order, c, w, j):
-    """Start index of the support along one axis and its order+1 weights into w[j]."""
-    start = int(np.floor((c + 0.5) - order / 2.0))
-    t = c - float(start)
-    for k in range(order + 1):
-        w[j, k] = _kernel_weight(order, t)
-        t -= 1.0
-    return start
+def _valid_axis(c, upper, low, high, nudged, lower):
+    """ITK's InsideValidRegion along one axis, with the limits the planner computed (the
+    upper limit, its 4-ULP window ``low``..``high``, the value 6 ULP below it): (inside,
+    the index, moved below the upper limit when almost equal to it)."""
+    almost = ((c >= low) & (c <= high)) | (abs(c - upper) <= _EPS_ABS)
+    inside = almost | ((c < upper) & ~(c < lower))
+    return inside, (nudged if almost else c)
 
 
 @njit(inline="always")
@@ -140,92 +190,218 @@ def _bspline_layout(st):
             support, support if d == 3 else 1, lower)
 
 
+@njit(inline="always")
+def _support_start(order, c):
+    """The first support point along one axis: floor((c + 0.5) − order/2)."""
+    return np.int64(np.floor((c + 0.5) - order / 2.0))
+
+
 @njit(nogil=True)
-def _bspline(f, st, data, pts, nx):
-    # BSplineTransform::TransformPoint (gpuresample/transforms/bspline.py, step by step)
-    d, order, base, gx, gy, gz, plane, coefficients, support, nz, lower = \
-        _bspline_layout(st)
-    w = np.ones((3, 4))
+def _bspline(f, st, data, pts, n, first):
+    """BSplineTransform::TransformPoint of a chunk of points (gpuresample/transforms/
+    bspline.py, step by step): the valid-region test, support start and weights of each
+    point (the weights into ``work[4·axis + k]``, start and inside flag into ``index``);
+    then each point's displacement, over its support points (x fastest), weight
+    ((1·w_x)·w_y)·w_z times the coefficient, each component summed from 0 (into
+    ``work[12 + j]``); then the displacements added to the points inside. A function of
+    its own (not inlined): compiled once, and its stack arrays are its own."""
     if st[7]:
-        _bspline_separable(f, st, data, pts, nx, w)
+        _bspline_separable(f, st, data, pts, n, first)
         return
-    for x in range(nx):
-        p0, p1, p2 = pts[x, 0], pts[x, 1], pts[x, 2]
-        c0 = _grid_index(f, p0, p1, p2, 0)
-        c1 = _grid_index(f, p0, p1, p2, 1)
-        c2 = _grid_index(f, p0, p1, p2, 2)
-        ok, c0 = _valid_axis(c0, data, base, lower)
-        if not ok:
-            continue
-        ok, c1 = _valid_axis(c1, data, base + 1, lower)
-        if not ok:
-            continue
-        if d == 3:
-            ok, c2 = _valid_axis(c2, data, base + 2, lower)
-            if not ok:
-                continue
-        s0 = _weights(order, c0, w, 0)
-        s1 = _weights(order, c1, w, 1)
-        s2 = _weights(order, c2, w, 2) if d == 3 else 0
-        first = coefficients + (s2 * gy + s1) * gx + s0
-        if d == 3 and order == 3:
-            # the common case with constant loop bounds, which LLVM unrolls
-            acc0, acc1, acc2 = _support_sums(data, first, w, gx, gy, plane, 4, 4, True)
+    d, order, _, gx, gy, gz, plane, _, support, nz, _ = _bspline_layout(st)
+    if gx < support or gy < support or (d == 3 and gz < support):
+        return   # no point is inside the valid region
+    work = stack_empty(15, _PADDED, np.float64)
+    index = stack_empty(2, _PADDED, np.int64)
+    # the weights' polynomials with the order as a constant
+    if order == 3:
+        _bspline_weights(f, st, data, pts, n, work, index, 3)
+    elif order == 2:
+        _bspline_weights(f, st, data, pts, n, work, index, 2)
+    elif order == 1:
+        _bspline_weights(f, st, data, pts, n, work, index, 1)
+    else:
+        _bspline_weights(f, st, data, pts, n, work, index, 0)
+    for i in range(n, n + _LANES):
+        for r in range(12):
+            work[r, i] = 0.0
+    three_d = d == 3
+    third = np.uint64(2 * plane if three_d else 0)   # 2-D: a harmless load, unused
+    if order == 3 and _cell_runs(index, n) * _MIN_RUN <= n:
+        if three_d:
+            _cubic_sums_by_cell(data, n, work, index, gx, gy, plane, third, True)
         else:
-            acc0, acc1, acc2 = _support_sums(data, first, w, gx, gy, plane, nz, support,
-                                             d == 3)
-        pts[x, 0] = acc0 + pts[x, 0]
-        pts[x, 1] = acc1 + pts[x, 1]
-        if d == 3:
-            pts[x, 2] = acc2 + pts[x, 2]
+            _cubic_sums_by_cell(data, n, work, index, gx, gy, plane, third, False)
+    else:
+        _bspline_sums(data, n, work, index, gx, gy, plane, third, support, nz, three_d)
+    for j in range(d):
+        for i in range(n):
+            p = pts[j, i]
+            moved = work[12 + j, i] + p
+            pts[j, i] = moved if index[1, i] else p
 
 
 @njit(inline="always")
-def _support_sums(data, first, w, gx, gy, plane, nz, support, three_d):
-    """The displacement's components at one point: every support point in ITK's order (x
-    fastest), weight ((1·w_x)·w_y)·w_z, each component accumulated from 0."""
-    acc0 = 0.0
-    acc1 = 0.0
-    acc2 = 0.0
+def _cell_runs(index, n):
+    """The number of runs of consecutive points in one control cell (the same support)."""
+    runs = 1
+    for i in range(1, n):
+        runs += index[0, i] != index[0, i - 1]
+    return runs
+
+
+@njit(inline="always")
+def _cubic_sums_by_cell(data, n, work, index, gx, gy, plane, third, three_d):
+    """The cubic displacements, a run of points in one control cell at a time: the run's
+    64 (3-D) or 16 coefficients are the same for all its points, so a loop over the run
+    does each point's whole sum in registers, in ITK's order, a vector of points at a
+    time. The loop runs whole vectors (``_LANES`` points), past the run's end into the
+    next run's points (which that run then writes again) or the spare columns."""
+    start = 0
+    while start < n:
+        q = index[0, start]
+        stop = start + 1
+        while stop < n and index[0, stop] == q:
+            stop += 1
+        first = np.uint64(q)
+        # uint64 indices: numba's wraparound of a negative index would hide the access
+        # pattern from LLVM (the loop would stay scalar)
+        for j in range((stop - start + _LANES - 1) // _LANES * _LANES):
+            i = np.uint64(start + j)
+            a0, a1, a2 = _cubic_plane(data, first, gx, gy, plane, third, work, i, 0, three_d,
+                                      0.0, 0.0, 0.0)
+            if three_d:
+                a0, a1, a2 = _cubic_plane(data, first, gx, gy, plane, third, work, i, 1,
+                                          True, a0, a1, a2)
+                a0, a1, a2 = _cubic_plane(data, first, gx, gy, plane, third, work, i, 2,
+                                          True, a0, a1, a2)
+                a0, a1, a2 = _cubic_plane(data, first, gx, gy, plane, third, work, i, 3,
+                                          True, a0, a1, a2)
+            work[12, i] = a0
+            work[13, i] = a1
+            work[14, i] = a2
+        start = stop
+
+
+@njit(inline="always")
+def _cubic_plane(data, first, gx, gy, plane, third, work, i, kz, three_d, a0, a1, a2):
+    """The 16 terms of support plane ``kz`` (a constant: LLVM unrolls these loops, but not
+    all 64 terms at once) added to the sums of point ``i``."""
+    wz = work[8 + kz, i]
+    for ky in range(4):
+        wy = work[4 + ky, i]
+        row = first + np.uint64((kz * gy + ky) * gx)
+        for kx in range(4):
+            weight = work[kx, i] * wy
+            if three_d:
+                weight *= wz
+            at = row + np.uint64(kx)
+            a0 += weight * data[at]
+            a1 += weight * data[at + np.uint64(plane)]
+            a2 += weight * data[at + third]
+    return a0, a1, a2
+
+
+@njit(inline="always")
+def _bspline_sums(data, n, work, index, gx, gy, plane, third, support, nz, three_d):
+    """The sums of each point's support, point by point (``_bspline``)."""
     for kz in range(nz):
-        wz = w[2, kz]
         for ky in range(support):
-            wy = w[1, ky]
-            row = np.uint64(first + (kz * gy + ky) * gx)
             for kx in range(support):
-                weight = w[0, kx] * wy
-                if three_d:
-                    weight *= wz
-                at = row + np.uint64(kx)
-                acc0 += weight * data[at]
-                acc1 += weight * data[at + np.uint64(plane)]
-                if three_d:
-                    acc2 += weight * data[at + np.uint64(2 * plane)]
-    return acc0, acc1, acc2
+                at = (kz * gy + ky) * gx + kx
+                for i in range(n):
+                    weight = work[kx, i] * work[4 + ky, i]
+                    weighted = weight * work[8 + kz, i]
+                    weight = weighted if three_d else weight
+                    q = np.uint64(index[0, i] + at)
+                    work[12, i] += weight * data[q]
+                    work[13, i] += weight * data[q + np.uint64(plane)]
+                    work[14, i] += weight * data[q + third]
 
 
 @njit(inline="always")
-def _grid_index(f, p0, p1, p2, r):
-    # row r of c = P·(p − origin), summed from 0
-    return ((0.0 + f[3 * r] * (p0 - f[9])) + f[3 * r + 1] * (p1 - f[10])) \
-        + f[3 * r + 2] * (p2 - f[11])
+def _clamp(start, top):
+    """``start`` limited to 0 … ``top``."""
+    start = start if start < top else top
+    return start if start > 0 else np.int64(0)
 
 
-@njit(nogil=True)
-def _bspline_separable(f, st, data, pts, nx, w):
+@njit(inline="always")
+def _bspline_weights(f, st, data, pts, n, work, index, order):
+    """``_bspline``'s first loop, for one (constant) order."""
+    d, _, base, gx, gy, gz, plane, coefficients, support, nz, lower = _bspline_layout(st)
+    three_d = d == 3
+    up0, up1, up2 = data[base], data[base + 1], data[base + 2]
+    low0, low1, low2 = data[base + 3], data[base + 4], data[base + 5]
+    high0, high1, high2 = data[base + 6], data[base + 7], data[base + 8]
+    nudged0, nudged1, nudged2 = data[base + 9], data[base + 10], data[base + 11]
+    safe = 0.5 * order   # its support starts at 0
+    for i in range(n):
+        p0, p1, p2 = pts[0, i], pts[1, i], pts[2, i]
+        ok0, c0 = _valid_axis(_grid_index(f, p0, p1, p2, 0), up0, low0, high0, nudged0, lower)
+        ok1, c1 = _valid_axis(_grid_index(f, p0, p1, p2, 1), up1, low1, high1, nudged1, lower)
+        ok2, c2 = _valid_axis(_grid_index(f, p0, p1, p2, 2), up2, low2, high2, nudged2, lower)
+        ok = ok0 & ok1 & (ok2 | ~three_d)
+        index[1, i] = ok
+        # a point outside takes support start 0 on every axis, so that no load leaves the
+        # coefficients (its sums are not used); 2-D: z too
+        c0 = c0 if ok else safe
+        c1 = c1 if ok else safe
+        c2 = c2 if ok and three_d else safe
+        # the clamp changes nothing inside but for order 0, whose limits wrap (ITK reads
+        # outside its coefficients there)
+        s0 = _clamp(_support_start(order, c0), gx - support)
+        s1 = _clamp(_support_start(order, c1), gy - support)
+        s2 = _clamp(_support_start(order, c2), gz - support)
+        index[0, i] = coefficients + (s2 * gy + s1) * gx + s0
+        t0 = c0 - float(s0)
+        t1 = c1 - float(s1)
+        t2 = c2 - float(s2)
+        for k in range(order + 1):
+            work[k, i] = _kernel_weight(order, t0)
+            work[4 + k, i] = _kernel_weight(order, t1)
+            work[8 + k, i] = _kernel_weight(order, t2)
+            t0 -= 1.0
+            t1 -= 1.0
+            t2 -= 1.0
+        work[12, i] = 0.0
+        work[13, i] = 0.0
+        work[14, i] = 0.0
+
+
+@njit(inline="always")
+def _weights(order, c, w, j):
+    """Start index of the support along one axis and its order+1 weights into w[j]."""
+    start = _support_start(order, c)
+    t = c - float(start)
+    for k in range(order + 1):
+        w[j, k] = _kernel_weight(order, t)
+        t -= 1.0
+    return start
+
+
+@njit(inline="always")
+def _valid_axis_at(c, data, at, lower):
+    """``_valid_axis`` with axis ``at``'s limits read from the stage's data."""
+    return _valid_axis(c, data[at], data[at + 3], data[at + 6], data[at + 9], lower)
+
+
+@njit(inline="always")
+def _bspline_separable(f, st, data, pts, n, first):
     """The fast-precision B-spline of a control grid aligned with the output grid: the y
     and z weights come from the row's first point, the y-z sums of each control column
-    are formed once per row, and each voxel only combines four of them with its x weights
+    are formed once, and each point only combines four of them with its x weights
     (kernels/stages.cuh forms the same sums, in the same order, per voxel)."""
     d, order, base, gx, gy, gz, plane, coefficients, support, nz, lower = \
         _bspline_layout(st)
-    p0, p1, p2 = pts[0, 0], pts[0, 1], pts[0, 2]
-    ok, c1 = _valid_axis(_grid_index(f, p0, p1, p2, 1), data, base + 1, lower)
+    w = np.ones((3, 4))
+    p0, p1, p2 = first[0, 0], first[1, 0], first[2, 0]
+    ok, c1 = _valid_axis_at(_grid_index(f, p0, p1, p2, 1), data, base + 1, lower)
     if not ok:
         return
     s2 = 0
     if d == 3:
-        ok, c2 = _valid_axis(_grid_index(f, p0, p1, p2, 2), data, base + 2, lower)
+        ok, c2 = _valid_axis_at(_grid_index(f, p0, p1, p2, 2), data, base + 2, lower)
         if not ok:
             return
         s2 = _weights(order, c2, w, 2)
@@ -240,17 +416,50 @@ def _bspline_separable(f, st, data, pts, nx, w):
                 at = coefficients + ((s2 + kz) * gy + (s1 + ky)) * gx + g
                 for j in range(d):
                     sums[j, g] += weight * data[at + j * plane]
-    for x in range(nx):
-        ok, c0 = _valid_axis(_grid_index(f, pts[x, 0], pts[x, 1], pts[x, 2], 0), data, base,
-                             lower)
-        if not ok:
-            continue
-        s0 = _weights(order, c0, w, 0)
-        for j in range(d):
-            acc = 0.0
-            for kx in range(support):
-                acc += w[0, kx] * sums[j, s0 + kx]
-            pts[x, j] = acc + pts[x, j]
+    moved = stack_empty(3, _CHUNK, np.float64)
+    if order == 3:
+        _separable_points(f, st, data, pts, n, sums, moved, 3)
+    elif order == 2:
+        _separable_points(f, st, data, pts, n, sums, moved, 2)
+    elif order == 1:
+        _separable_points(f, st, data, pts, n, sums, moved, 1)
+    else:
+        _separable_points(f, st, data, pts, n, sums, moved, 0)
+    for j in range(d):
+        for i in range(n):
+            pts[j, i] = moved[j, i]
+
+
+@njit(inline="always")
+def _separable_points(f, st, data, pts, n, sums, moved, order):
+    """``_bspline_separable``'s loop over the points, for one (constant) order: each
+    point's x weights times the y-z sums of its support's control columns, into
+    ``moved`` (a stack array: the loop gathers from ``sums``)."""
+    d, _, base, gx, _, _, _, _, support, _, lower = _bspline_layout(st)
+    up, low, high, nudged = data[base], data[base + 3], data[base + 6], data[base + 9]
+    safe = 0.5 * order   # its support starts at 0
+    for i in range(n):
+        p0, p1, p2 = pts[0, i], pts[1, i], pts[2, i]
+        ok, c0 = _valid_axis(_grid_index(f, p0, p1, p2, 0), up, low, high, nudged, lower)
+        c0 = c0 if ok else safe
+        s0 = _clamp(_support_start(order, c0), gx - support)
+        acc0 = 0.0
+        acc1 = 0.0
+        acc2 = 0.0
+        t = c0 - float(s0)
+        for kx in range(order + 1):
+            w = _kernel_weight(order, t)
+            g = np.uint64(s0 + kx)
+            acc0 += w * sums[0, g]
+            acc1 += w * sums[1, g]
+            acc2 += w * sums[2, g]
+            t -= 1.0
+        moved0 = acc0 + p0
+        moved1 = acc1 + p1
+        moved2 = acc2 + p2
+        moved[0, i] = moved0 if ok else p0
+        moved[1, i] = moved1 if ok else p1
+        moved[2, i] = moved2 if ok else p2
 
 
 @njit(inline="always")
@@ -258,103 +467,96 @@ def _corner_axis(upper, low, size, frac):
     """One axis of one corner in ITK's VectorLinearInterpolateImageFunction: the index
     (clamped to the image) and the weight factor."""
     if upper:
-        return min(low + 1, size - 1), frac
-    return max(low, 0), 1.0 - frac
-
-
-@njit(inline="always")
-def _corner_sums(data, base, n0, n1, n2, l0, l1, l2, f0, f1, f2, d):
-    """ITK's VectorLinearInterpolateImageFunction at one point: the 2^d corners (x the
-    fastest bit), zero weights skipped, stopping once the weights total 1."""
-    acc0 = 0.0
-    acc1 = 0.0
-    acc2 = 0.0
-    total = 0.0
-    for corner in range(1 << d):
-        i0, w0 = _corner_axis(corner & 1, l0, n0, f0)
-        i1, w1 = _corner_axis((corner >> 1) & 1, l1, n1, f1)
-        overlap = (1.0 * w0) * w1
-        i2 = 0
-        if d == 3:
-            i2, w2 = _corner_axis(corner >> 2, l2, n2, f2)
-            overlap *= w2
-        if overlap != 0.0:
-            at = np.uint64(base + ((i2 * n1 + i1) * n0 + i0) * d)
-            acc0 += overlap * data[at]
-            acc1 += overlap * data[at + np.uint64(1)]
-            if d == 3:
-                acc2 += overlap * data[at + np.uint64(2)]
-            total += overlap
-        if total == 1.0:
-            break
-    return acc0, acc1, acc2
+        above = low + 1
+        return (above if above < size - 1 else size - 1), frac
+    return (low if low > 0 else 0), 1.0 - frac
 
 
 @njit(nogil=True)
-def _field(f, st, data, pts, nx):
-    # DisplacementFieldTransform::TransformPoint with ITK's VectorLinearInterpolate-
-    # ImageFunction (corner weights, x the fastest bit, zero weights skipped, stop at a
-    # total of 1) or nearest (round half up); scalars only, so they stay in registers
+def _field(f, st, data, pts, n):
+    """DisplacementFieldTransform::TransformPoint of a chunk of points: outside the
+    field's buffer (ITK's -0.5 <= c < N - 0.5) a point is unchanged; inside, ITK's
+    VectorLinearInterpolateImageFunction (corner weights, x the fastest bit, zero weights
+    skipped, stopping once the weights total 1: each a select here) or nearest (round
+    half up), as kernels/stages.cuh. The displacements go to a stack array first (a loop
+    that gathers from the field and stores into ``pts``, an argument, stays scalar)."""
+    moved = stack_empty(3, _CHUNK, np.float64)
+    if st[5] != 0:
+        _field_points(f, st, data, pts, n, moved, True)
+    else:
+        _field_points(f, st, data, pts, n, moved, False)
+    for j in range(st[6]):
+        for i in range(n):
+            pts[j, i] = moved[j, i]
+
+
+@njit(inline="always")
+def _field_points(f, st, data, pts, n, moved, linear):
+    """``_field``'s loop, for one (constant) interpolator."""
+    three_d = st[6] == 3
     d = st[6]
     n0, n1, n2 = st[1], st[2], st[3]
     base = st[4]
     up0 = float(n0) - 0.5
     up1 = float(n1) - 0.5
     up2 = float(n2) - 0.5
-    for x in range(nx):
-        p0, p1, p2 = pts[x, 0], pts[x, 1], pts[x, 2]
+    third = np.uint64(2 if three_d else 0)   # 2-D: a harmless load, unused
+    for i in range(n):
+        p0, p1, p2 = pts[0, i], pts[1, i], pts[2, i]
         c0 = _grid_index(f, p0, p1, p2, 0)
         c1 = _grid_index(f, p0, p1, p2, 1)
         c2 = _grid_index(f, p0, p1, p2, 2)
-        if not (c0 >= -0.5 and c0 < up0 and c1 >= -0.5 and c1 < up1):
-            continue
-        if d == 3 and not (c2 >= -0.5 and c2 < up2):
-            continue
+        inside = ((c0 >= -0.5) & (c0 < up0) & (c1 >= -0.5) & (c1 < up1)
+                  & (((c2 >= -0.5) & (c2 < up2)) | ~three_d))
+        # a point outside reads the first vector (so no load leaves the field), unused
+        c0 = c0 if inside else 0.0
+        c1 = c1 if inside else 0.0
+        c2 = c2 if inside and three_d else 0.0
         acc0 = 0.0
         acc1 = 0.0
         acc2 = 0.0
-        if st[5] == 0:
-            i0 = min(int(np.floor(c0 + 0.5)), n0 - 1)
-            i1 = min(int(np.floor(c1 + 0.5)), n1 - 1)
-            i2 = min(int(np.floor(c2 + 0.5)), n2 - 1) if d == 3 else 0
-            at = base + ((i2 * n1 + i1) * n0 + i0) * d
+        if not linear:
+            i0 = np.int64(np.floor(c0 + 0.5))
+            i1 = np.int64(np.floor(c1 + 0.5))
+            i2 = np.int64(np.floor(c2 + 0.5))
+            i0 = i0 if i0 < n0 - 1 else n0 - 1
+            i1 = i1 if i1 < n1 - 1 else n1 - 1
+            i2 = i2 if i2 < n2 - 1 else n2 - 1
+            at = np.uint64(base + ((i2 * n1 + i1) * n0 + i0) * d)
             acc0 = data[at]
-            acc1 = data[at + 1]
-            if d == 3:
-                acc2 = data[at + 2]
+            acc1 = data[at + np.uint64(1)]
+            acc2 = data[at + third]
         else:
-            l0 = int(np.floor(c0))
-            l1 = int(np.floor(c1))
-            l2 = int(np.floor(c2)) if d == 3 else 0
+            l0 = np.int64(np.floor(c0))
+            l1 = np.int64(np.floor(c1))
+            l2 = np.int64(np.floor(c2))
             f0 = c0 - float(l0)
             f1 = c1 - float(l1)
             f2 = c2 - float(l2)
-            if d == 3:   # constant bounds, which LLVM unrolls
-                acc0, acc1, acc2 = _corner_sums(data, base, n0, n1, n2, l0, l1, l2, f0, f1,
-                                                f2, 3)
-            else:
-                acc0, acc1, acc2 = _corner_sums(data, base, n0, n1, n2, l0, l1, l2, f0, f1,
-                                                f2, 2)
-        pts[x, 0] += acc0
-        pts[x, 1] += acc1
-        if d == 3:
-            pts[x, 2] += acc2
-
-
-@njit(nogil=True)
-def apply_stages(stage_i, stage_f, stage_data, n_stages, pts, nx):
-    """Every stage of one item, in order, on each point of ``pts`` (nx, 3), in place."""
-    for s in range(n_stages):
-        st = stage_i[s]
-        f = stage_f[s]
-        if st[6] == 0:
-            break   # an unused slot: this batch item has fewer stages
-        kind = st[0]
-        if kind == AFFINE:
-            _affine(f, st[6], pts, nx)
-        elif kind == SCALE:
-            _scale(f, st[6], pts, nx)
-        elif kind == BSPLINE:
-            _bspline(f, st, stage_data, pts, nx)
-        else:
-            _field(f, st, stage_data, pts, nx)
+            total = 0.0
+            for corner in range(8):
+                # 2-D: only the four corners of the plane (z bit clear) take part
+                i0, w0 = _corner_axis(corner & 1, l0, n0, f0)
+                i1, w1 = _corner_axis((corner >> 1) & 1, l1, n1, f1)
+                i2, w2 = _corner_axis((corner >> 2) & 1, l2, n2, f2)
+                overlap = (1.0 * w0) * w1
+                overlap_z = overlap * w2
+                overlap = overlap_z if three_d else overlap
+                i2 = i2 if three_d else 0
+                # ITK skips a zero weight and stops once the weights total 1
+                take = (overlap != 0.0) & (total != 1.0) & ((corner < 4) | three_d)
+                at = np.uint64(base + ((i2 * n1 + i1) * n0 + i0) * d)
+                sum0 = acc0 + overlap * data[at]
+                sum1 = acc1 + overlap * data[at + np.uint64(1)]
+                sum2 = acc2 + overlap * data[at + third]
+                weights = total + overlap
+                acc0 = sum0 if take else acc0
+                acc1 = sum1 if take else acc1
+                acc2 = sum2 if take else acc2
+                total = weights if take else total
+        moved0 = p0 + acc0
+        moved1 = p1 + acc1
+        moved2 = p2 + acc2
+        moved[0, i] = moved0 if inside else p0
+        moved[1, i] = moved1 if inside else p1
+        moved[2, i] = moved2 if inside else p2
