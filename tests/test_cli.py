@@ -211,14 +211,16 @@ def test_resample_label_map_with_label_linear(tmp_path, rng):
 
 def test_ctrl_c_leaves_only_whole_outputs(tmp_path, rng):
     # SIGINT once the first output exists: the command stops with exit 1 ("Aborted!"),
-    # every output present reads back whole, and no temporary file is left behind
+    # every output present reads back whole, and no temporary file is left behind. The
+    # outputs (2.6 Mvox each) are large enough that the 60 take seconds: with smaller ones
+    # a loaded machine once finished them all before the signal arrived.
     import signal
     import time
 
     inputs, out = folder_of_volumes(tmp_path, rng, [f"v{k:02d}.nii.gz" for k in range(60)],
                                     size=(48, 40, 36))
     proc = subprocess.Popen([sys.executable, "-m", "gpuresample", "resample",
-                             str(inputs / "*.nii.gz"), str(out), "--spacing", "0.5,0.5,0.5",
+                             str(inputs / "*.nii.gz"), str(out), "--spacing", "0.3,0.3,0.3",
                              "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "NUMBA_NUM_THREADS": "2"})
     deadline = time.monotonic() + 300
@@ -232,7 +234,7 @@ def test_ctrl_c_leaves_only_whole_outputs(tmp_path, rng):
     assert 0 < len(written) < 60 and not [n for n in written if n.startswith(".")]
     import gpuresample as gr
     for name in written:
-        expected = gr.resample(gr.read_image(str(inputs / name)), spacing=(0.5, 0.5, 0.5),
+        expected = gr.resample(gr.read_image(str(inputs / name)), spacing=(0.3, 0.3, 0.3),
                                device="cpu")
         np.testing.assert_array_equal(gr.array_from_image(gr.read_image(str(out / name))),
                                       gr.array_from_image(expected))
