@@ -1,7 +1,8 @@
 """The large-volume case: a uint16 OME-Zarr volume (compressed chunks) rotated with an
 Euler3D transform, linear, onto an axis-aligned grid of a new spacing and written to
-OME-Zarr; gpuresample block by block (lazy) against gpuresample in memory and against
-dask-image's ``ndinterp.affine_transform`` doing the same work. Each method runs in its
+OME-Zarr (uncompressed, each method writing through ``gr.write_image``); gpuresample
+block by block (lazy) against gpuresample in memory and against dask-image's
+``ndinterp.affine_transform`` doing the same work. Each method runs in its
 own process, so its peak resident memory (``ru_maxrss``) is its own.
 
 Run from the repository root::
@@ -54,7 +55,10 @@ def make_input(path: str, size: int, spacing: float, chunk: int, seed: int = 7) 
                                           + ((size % chunk,) if size % chunk else ()),) * 3,
                           dtype=np.uint16)
     image = gr.image_from_array(array, spacing=(spacing,) * 3)
-    gr.write_image(image, path, chunks=chunk)
+    # compressed (Zstandard, Zarr's default codec), as the issue's case describes; before
+    # 2026-12-02 the input was written uncompressed (write_image's default), unlike this
+    # docstring said
+    gr.write_image(image, path, chunks=chunk, compress=True)
 
 
 def geometry(size: int, spacing: float, out_spacing: float):

@@ -17,7 +17,8 @@ The block then runs on the input crop, the crop's offset handed to the kernels a
 integer index offset (:func:`gpuresample.plan.crop_input`), never as a shifted origin.
 :func:`lazy_resample` builds the Dask graph: one task per output block, depending only on
 the input chunks its region touches; tasks carry the job (no pixels) and read their
-region through Dask (from the Zarr store or file, on whatever worker runs them).
+region through Dask (from the Zarr store or file, on whatever worker runs them), its
+pieces copied into a buffer the worker thread reuses.
 
 Out of memory: a block whose launch raises MemoryError or CuPy's OutOfMemoryError (or
 whose estimated size exceeds the free GPU memory) is split in two along its longest axis
@@ -38,6 +39,7 @@ Example
 from __future__ import annotations
 
 import operator
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -220,10 +222,10 @@ class BlockJob:
         if box is None or region is None:
             out[...] = plan.default_values
             return out
-        sub = _sub_region(region, region_start, box, self.in_vector)
+        crop, sub = _covering_region(region, region_start, box)
         try:
             _check_device_memory(plan, sub, out, backend_name)
-            _execute(crop_input(plan, *box), sub, out, backend_name, self)
+            _execute(crop_input(plan, *crop), sub, out, backend_name, self)
             return out
         except Exception as exc:
             if not is_out_of_memory(exc):
@@ -243,7 +245,7 @@ class BlockJob:
                           f"{plan.out_size[:self.output_grid.dimension]} voxels even after "
                           f"{self.max_splits} splits; it runs on the host (cpu backend) "
                           "instead", BlockFallbackWarning, stacklevel=2)
-            _execute(crop_input(plan, *box), sub, out, "cpu", self)
+            _execute(crop_input(plan, *crop), sub, out, "cpu", self)
             return out
 
 
@@ -306,17 +308,23 @@ def _largest_displacement(member, low: np.ndarray, high: np.ndarray) -> np.ndarr
     return part.max(axis=0) * (1.0 + 1e-12) if part.size else np.zeros(d)
 
 
-def _sub_region(region: np.ndarray, region_start: Sequence[int], box: Box,
-                vector: bool) -> np.ndarray:
-    """The part ``box`` of ``region`` (which starts at ``region_start``), contiguous."""
-    start, stop = box
-    index = tuple(slice(a - r, b - r) for a, b, r in zip(start, stop, region_start))[::-1]
-    part = region[index + ((slice(None),) if vector else ())]
-    expected = tuple(b - a for a, b in zip(start, stop))[::-1]
-    if part.shape[:len(expected)] != expected:
+def _covering_region(region: np.ndarray, region_start: Sequence[int],
+                     box: Box) -> tuple[Box, np.ndarray]:
+    """The crop a block runs on: all of ``region`` ([z,] y, x[, c], starting at input index
+    ``region_start``), as a contiguous array, after checking that it holds ``box``, the voxels the block reads.
+
+    The whole region rather than exactly ``box``: a crop may hold more voxels than the
+    block reads (positions inside the input stay inside it, positions outside the input
+    stay outside, since the region lies within the input), and taking ``box`` out of it
+    would copy nearly all of it again (the graph's region is ``box`` up to a voxel).
+    """
+    d = len(region_start)
+    shape = region.shape[:d][::-1]
+    stop = tuple(int(a) + int(n) for a, n in zip(region_start, shape))
+    if any(r > a or e < b for r, e, a, b in zip(region_start, stop, *box)):
         raise ValueError(f"the input region given to a block is {region.shape} from "
-                         f"{tuple(region_start)}, which does not hold {start}..{stop}")
-    return np.ascontiguousarray(part)
+                         f"{tuple(region_start)}, which does not hold {box[0]}..{box[1]}")
+    return (tuple(int(v) for v in region_start), stop), np.ascontiguousarray(region)
 
 
 def _split(plan: ResamplePlan, d: int):
@@ -416,8 +424,40 @@ def output_blocks(size: Sequence[int], chunks: Sequence[Sequence[int]]):
         yield flat, start, stop
 
 
-def _block_task(job: BlockJob, start, stop, region, region_start):
+def _block_task(job: BlockJob, start, stop, parts, chunks, region_start):
+    region = None if parts is None else _assemble(parts, chunks)
     return job.run(start, stop, region, region_start)
+
+
+_scratch = threading.local()
+
+
+def _assemble(parts: list, chunks: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """The region from its parts (a nested list of arrays, Dask's blocks of the region,
+    along each axis of lengths ``chunks``), in this thread's scratch buffer.
+
+    Dask would concatenate them into a new array for every task; on a machine where the
+    first touch of memory is dear (a VM: about 3 ms a MB here) allocating a block's
+    region (25 MB for a rotated 128^3 block of a uint16 volume) cost more than reading
+    and decoding it. The buffer is reused by the thread's next task (it holds the
+    largest region so far, until the thread ends); the block's result never refers to it.
+    """
+    first = parts
+    while isinstance(first, list):
+        first = first[0]
+    shape = tuple(int(sum(c)) for c in chunks)
+    count = int(np.prod(shape))
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None or buffer.dtype != first.dtype or buffer.size < count:
+        buffer = _scratch.buffer = np.empty(count, dtype=first.dtype)
+    region = buffer[:count].reshape(shape)
+    edges = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
+    for k in np.ndindex(*[len(c) for c in chunks]):
+        part = parts
+        for i in k:
+            part = part[i]
+        region[tuple(slice(e[i], e[i + 1]) for e, i in zip(edges, k))] = part
+    return region
 
 
 def lazy_resample(source, job: BlockJob, chunks: Sequence[Sequence[int]]):
@@ -443,12 +483,15 @@ def lazy_resample(source, job: BlockJob, chunks: Sequence[Sequence[int]]):
     pixel = np.dtype(job.out_pixel_dtype or job.out_dtype)
     for flat, start, stop in output_blocks(job.output_grid.size, chunks):
         box = job.input_box(start, stop)
-        region = region_start = None
+        parts = chunks_of_region = region_start = None
         if box is not None:
             index = tuple(slice(a, b) for a, b in zip(*box))[::-1]
-            region, region_start = source[index], box[0]
-        task = dask.delayed(_block_task, pure=True)(job_key, start, stop, region,
-                                                    region_start)
+            region = source[index]
+            # the region's blocks, which the task assembles itself (see _assemble)
+            parts = region.to_delayed(optimize_graph=False).tolist()
+            chunks_of_region, region_start = region.chunks, box[0]
+        task = dask.delayed(_block_task, pure=True)(job_key, start, stop, parts,
+                                                    chunks_of_region, region_start)
         pieces[flat] = da.from_delayed(task, shape=job.block_shape(start, stop), dtype=pixel)
     if job.out_vector:
         pieces = pieces[..., None]

@@ -117,6 +117,26 @@ def test_blocks_read_regions_only_and_outer_blocks_nothing(rng, kind):
         assert all(0 <= lo < hi <= n for lo, hi, n in zip(a, b, img.size))
 
 
+
+def test_a_block_runs_on_any_region_that_holds_its_reads_and_refuses_less(rng):
+    """A task runs on the whole region it is given (no copy of the exact crop): a region
+    larger than the block's reads gives the same voxels, a smaller one a clear error."""
+    geometry = random_geometry(rng, 3, size=(15, 13, 11))
+    img, _ = make_pair(random_values(rng, geometry[0][::-1], np.float32), geometry)
+    transform = transform_of("euler", rng, img, 3)
+    grid = gr.Grid(**output_around(rng, img, grow=1.5))
+    job = BlockJob(grid_of(img), grid, (transform,),
+                   "linear", np.float32, np.float32, 1, 0.0, "exact")
+    whole = np.asarray(img)
+    start, stop = (1, 2, 1), tuple(min(n, 6) for n in grid.size)
+    (a, b) = job.region(job.plan(start, stop))
+    exact = whole[a[2]:b[2], a[1]:b[1], a[0]:b[0]]
+    want = job.run(start, stop, exact, a)
+    np.testing.assert_array_equal(job.run(start, stop, whole, (0, 0, 0)), want)
+    assert np.any(want != 0.0), "the block reads nothing: a vacuous test"
+    with pytest.raises(ValueError, match="does not hold"):
+        job.run(start, stop, exact[1:], (a[0], a[1], a[2] + 1))
+
 @pytest.mark.parametrize("precision", ["exact", "fast"])
 def test_fast_precision_and_separable_bspline_blocks(backend, rng, precision):
     """fast precision: the blocks equal the whole too; an aligned B-spline (evaluated

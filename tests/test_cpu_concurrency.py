@@ -49,3 +49,33 @@ def test_a_child_forked_after_use_resamples():
     message = os.read(read, 16)
     os.close(read)
     assert status == 0 and message == b"ok", (status, message)
+
+
+def test_the_layer_chosen_is_tbb_where_it_installs_else_the_one_named():
+    import numba
+
+    gr.resample(*_work(), device="cpu")
+    named = os.environ.get("NUMBA_THREADING_LAYER")
+    from importlib import metadata
+
+    try:
+        metadata.version("tbb")   # the wheel (a shared library, no Python package)
+        default = "tbb"
+    except metadata.PackageNotFoundError:
+        default = "workqueue"
+    assert numba.threading_layer() == (named or default)
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_THREADING_LAYER") is not None,
+                    reason="this run already names a threading layer")
+def test_without_tbb_the_workqueue_layer_survives_threads_and_forks():
+    """The fallback where tbb does not load: the tests above in a child process that runs
+    numba's ``workqueue`` layer (calls serialised by the backend's lock)."""
+    import subprocess
+
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           __file__, "-k", "not workqueue_layer_survives"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "3 passed" in done.stdout, done.stdout[-3000:]

@@ -179,6 +179,39 @@ def test_point_conversions_match_sitk_on_random_geometries(dim):
         assert single == tuple(want[0]) and all(type(v) is int for v in single)
 
 
+@pytest.mark.parametrize("dim", [2, 3])
+def test_many_points_take_the_loop_and_give_the_same_bits(dim):
+    """From geometry._LOOP_FROM points on, conversions run numba's loop (padded to 3-D for
+    2-D): bit for bit the numpy path's result (chunks below the threshold) and SimpleITK's,
+    signed zeros, infinities and NaN included."""
+    from gpuresample import geometry
+
+    rng = np.random.default_rng(300 + dim)
+    n = geometry._LOOP_FROM + 5
+    img = image_with_geometry(*random_geometry(rng, dim))
+    ref = sitk_with_geometry(img)
+    cindices = rng.uniform(-20, 30, size=(n, dim))
+    cindices[::5] = -0.0
+    cindices[1, 0], cindices[2, -1], cindices[3] = np.inf, np.nan, 0.0
+    A = geometry.index_to_physical_matrix(img.spacing, img.direction)
+    P = geometry.physical_to_index_matrix(img.spacing, img.direction)
+    conversions = [lambda v: geometry.index_to_point(v, img.origin, A),
+                   lambda v: geometry.point_to_continuous_index(v, img.origin, P),
+                   lambda v: geometry.matvec_rows(A, v)]
+    for convert in conversions:
+        looped = convert(cindices)
+        chunked = np.concatenate([convert(cindices[i:i + 1000]) for i in range(0, n, 1000)])
+        assert looped.shape == (n, dim)
+        np.testing.assert_array_equal(looped.view(np.int64), chunked.view(np.int64))
+    points = img.transform_continuous_index_to_physical_point(cindices)
+    indices = np.round(cindices[4:])
+    on_grid = img.transform_index_to_physical_point(indices.astype(np.int64))
+    for i in range(0, n - 4, 97):
+        assert tuple(points[i + 4]) == ref.TransformContinuousIndexToPhysicalPoint(
+            cindices[i + 4].tolist())
+        assert tuple(on_grid[i]) == ref.TransformIndexToPhysicalPoint(
+            indices[i].astype(int).tolist())
+
 def _axis_aligned_directions(dim):
     """Identity, flips and axis permutations with signs: ITK's inverse is exact there."""
     eye = np.eye(dim)

@@ -236,6 +236,25 @@ def test_size_one_axes(backend, rng, size):
         assert_same(out, ref, interpolator)
 
 
+@pytest.mark.parametrize("pixel_type", SCALAR_TYPES, ids=lambda p: p.name)
+@pytest.mark.parametrize("size", [(1, 1, 1), (2, 1, 1), (3, 1, 1), (5, 2, 2)])
+def test_linear_at_the_end_of_tiny_buffers(backend, rng, pixel_type, size):
+    """The cpu kernel reads linear's x neighbours in pairs, one word a load, from the
+    buffer as it is: at the buffer's last voxel the word is read from further back, and
+    a buffer shorter than a word takes the general kernel. Points across the last voxel
+    (and the half-voxel band past it) of every scalar type, output float64 and the type."""
+    arr = random_values(rng, size[::-1], pixel_type.dtype)
+    img, simg = make_pair(arr, ((size), (0.0,) * 3, (1.0,) * 3, np.eye(3)))
+    out_size = [2 * n + 3 for n in size]
+    for out_type in (gr.PixelType.FLOAT64, pixel_type):
+        out = gr.resample(img, None, "linear", -7.0, out_type, size=out_size,
+                          origin=(-0.75,) * 3, spacing=(0.5,) * 3, device=backend)
+        ref = sitk.Resample(simg, out_size, sitk.Transform(), sitk.sitkLinear,
+                            (-0.75,) * 3, (0.5,) * 3, np.eye(3).ravel().tolist(), -7.0,
+                            out_type.value)
+        assert_same(out, ref, "linear")
+
+
 @pytest.mark.parametrize("pixel_type,default", [
     (gr.PixelType.UINT8, -1.0), (gr.PixelType.UINT8, 300.0), (gr.PixelType.UINT8, 2.7),
     (gr.PixelType.INT16, -2.7), (gr.PixelType.FLOAT32, float("nan")),
