@@ -248,3 +248,24 @@ def test_fast_precision_blocks_equal_the_whole(backend, rng, kind, interpolator)
     got, want = _arrays(lazy.compute(), whole)
     assert np.any(want != 3)
     np.testing.assert_array_equal(got, want)
+
+
+def test_default_threaded_scheduler_gets_one_thread_more_than_the_cores():
+    """progress.scheduler_options: an extra thread only where Dask's default threaded
+    scheduler would run with its default thread count; any choice of the caller stays."""
+    import os
+
+    import dask
+    import dask.array as da
+
+    from gpuresample.progress import compute, scheduler_options
+
+    work = [da.ones(8, chunks=4).sum()]
+    assert scheduler_options(work, {}) == {"num_workers": (os.cpu_count() or 1) + 1}
+    assert scheduler_options(work, {"scheduler": "synchronous"}) == {"scheduler": "synchronous"}
+    assert scheduler_options(work, {"num_workers": 1}) == {"num_workers": 1}
+    with dask.config.set(num_workers=3):
+        assert scheduler_options(work, {}) == {}
+    with dask.config.set(scheduler="processes"):
+        assert scheduler_options(work, {}) == {}
+    assert float(compute(work)[0]) == 8.0

@@ -262,7 +262,7 @@ def write(image: Image, path: str, *, compress: bool = True, version: str = "0.4
         for n in _SPACE[3 - d:]]
     datasets = []
     level_image = image
-    from ..progress import progress_bar
+    from ..progress import compute
 
     for k in range(levels):
         array = level_image.data if level_image.is_lazy else da.from_array(
@@ -271,9 +271,9 @@ def write(image: Image, path: str, *, compress: bool = True, version: str = "0.4
         if image.pixel_type.is_vector:
             array = da.moveaxis(array, -1, 0)
         kwargs = {} if compress else {"compressors": None}
-        with progress_bar(progress):
-            da.to_zarr(array, path, component=str(k), zarr_format=fmt,
-                       overwrite=True, **kwargs)
+        stored = da.to_zarr(array, path, component=str(k), zarr_format=fmt,
+                            overwrite=True, compute=False, **kwargs)
+        compute([stored], progress=progress)
         channel = [1.0] if image.pixel_type.is_vector else []
         datasets.append({"path": str(k), "coordinateTransformations": [
             {"type": "scale", "scale": channel + list(level_image.spacing[::-1])},
