@@ -311,7 +311,8 @@ def _largest_displacement(member, low: np.ndarray, high: np.ndarray) -> np.ndarr
 def _covering_region(region: np.ndarray, region_start: Sequence[int],
                      box: Box) -> tuple[Box, np.ndarray]:
     """The crop a block runs on: all of ``region`` ([z,] y, x[, c], starting at input index
-    ``region_start``), as a contiguous array, after checking that it holds ``box``, the voxels the block reads.
+    ``region_start``), as a contiguous array, after checking that it holds ``box``, the
+    voxels the block reads.
 
     The whole region rather than exactly ``box``: a crop may hold more voxels than the
     block reads (positions inside the input stay inside it, positions outside the input

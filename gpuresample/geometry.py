@@ -7,8 +7,9 @@ axes). ITK precomputes ``A = D·diag(s)`` and its inverse ``P`` and evaluates
 * point -> continuous index: ``c_r = P[r,0]·v_0 + P[r,1]·v_1 (+ ...)`` with ``v = p - o``.
 
 These functions do exactly that with numpy element-wise operations (never ``@``, which may
-use fused multiply-adds or another summation order), or for many points a numba loop of the
-same operations, so results are bit-identical to SimpleITK's. Points are arrays of shape (N, D) in (x, y[, z]) order.
+use fused multiply-adds or another summation order), or for many points a numba loop of
+the same operations, so results are bit-identical to SimpleITK's. Points are arrays of
+shape (N, D) in (x, y[, z]) order.
 
 Example
 -------

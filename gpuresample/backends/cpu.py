@@ -11,8 +11,9 @@ parallel loop. Linear interpolation of scalar images reads each sample with its 
 neighbour from one word (``word_loads.load_pair``: four gathers a 3-D voxel, not eight,
 and 8- and 16-bit inputs gathered as they are); with several components, 8- and 16-bit
 inputs are widened to int32 (x86 gathers 32- and 64-bit words only), and nearest loads
-narrow samples one by one, which measured faster than widening. Integer outputs take the same loop into a row of the arithmetic type and a
-second, plain conversion loop (LLVM does not vectorise a float -> integer store), or,
+narrow samples one by one, which measured faster than widening. Integer outputs take the
+same loop into a row of the arithmetic type and a second, plain conversion loop (LLVM
+does not vectorise a float -> integer store), or,
 where the type's range is not exact in it, a loop that skips outside pixels (see
 ``_make_kernel``). Rows run tile by tile (32 x 32 rows in y and z, ``_row_order``), so
 that a rotated large volume is read from the cache rather than from memory. On the
@@ -202,7 +203,8 @@ def _sources_digest() -> str:
     """
     here = os.path.dirname(os.path.abspath(__file__))
     digest = hashlib.sha256()
-    for name in ("cpu.py", "stages.py", "label_linear.py", "stack_array.py", "word_loads.py"):
+    for name in ("cpu.py", "stages.py", "label_linear.py", "stack_array.py",
+                 "word_loads.py"):
         with open(os.path.join(here, name), "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:16]

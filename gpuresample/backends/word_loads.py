@@ -8,8 +8,8 @@ in copying), and each of the eight corners of a 3-D cell was a gather of its own
 :func:`load_pair` reads the word that holds elements ``q`` and ``q + 1`` (8 bytes for
 32-bit types, 4 for 8- and 16-bit ones) with one unaligned load, so the loop gathers half
 as many words and narrow images need no copy (64-bit types, which no gather pairs, take
-two loads). The word never reaches past the buffer: at
-the buffer's last elements it is read from further back and shifted, and there element
+two loads). The word never reaches past the buffer: at the buffer's last elements it is
+read from further back and shifted, and there element
 ``q + 1`` does not exist (it is the last voxel of a row, which linear interpolation does
 not pair), so the second value is then meaningless and must not be used.
 
@@ -31,26 +31,35 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array
 
 __all__ = ["load_pair", "pairs_loadable"]
 
 
+def _word_bytes(itemsize: int) -> int:
+    """Bytes of the word that holds two elements of ``itemsize`` bytes (at least 4: x86
+    gathers no narrower word)."""
+    return max(4, 2 * itemsize)
+
+
 def pairs_loadable(dtype: np.dtype, size: int) -> bool:
     """Whether :func:`load_pair` reads an array of ``dtype`` and ``size`` elements: one at
-    least a word long (64-bit types: any non-empty one)."""
+    least a word long (64-bit types, read as two loads: any non-empty one)."""
     itemsize = np.dtype(dtype).itemsize
-    return size >= 1 and size * itemsize >= max(4, 2 * itemsize if itemsize <= 4 else 0)
+    if itemsize > 4:
+        return size >= 1
+    return size * itemsize >= _word_bytes(itemsize)
 
 
 @intrinsic
 def _load_word(typingctx, array, index):
-    """The unsigned word of ``_word_bytes`` at element ``index`` of a 1-D array (unaligned)."""
+    """The unsigned word (``_word_bytes`` of the element size) at element ``index`` of a
+    1-D array of 8-, 16- or 32-bit elements, loaded unaligned."""
     if not (isinstance(array, types.Array) and array.ndim == 1):
         return None
     item = array.dtype.bitwidth // 8
-    width = 8 * max(4, 2 * item)
+    width = 8 * _word_bytes(item)
     word_type = types.uint64 if width == 64 else types.uint32
 
     def codegen(context, builder, signature, args):
@@ -82,45 +91,38 @@ def _shifted(word, shift):
     return np.uint64(word) >> np.uint64(shift)
 
 
-def _make_load_pair():
-    from numba.extending import overload
+def load_pair(array, q):
+    """Elements ``q`` and ``q + 1`` of the 1-D array ``array`` (``q`` a uint64), one word
+    load (numba only; see the module notes for the buffer's last element)."""
+    raise NotImplementedError
 
-    def load_pair(array, q):
-        """Elements ``q`` and ``q + 1`` of the 1-D array ``array`` (``q`` a uint64), one
-        word load; see the module notes for the buffer's last element."""
-        raise NotImplementedError
 
-    @overload(load_pair, inline="always")
-    def _load_pair_impl(array, q):
-        if not (isinstance(array, types.Array) and array.ndim == 1):
-            return None
-        element = array.dtype
-        bits = element.bitwidth
-        if bits > 32:
-            # no wider gathers: two loads, the second clamped to the buffer
-            def impl(array, q):
-                # arithmetic, not a conditional expression (numba's inliner mishandles
-                # the latter's phi node)
-                return array[q], array[q + np.uint64(q < np.uint64(array.size - 1))]
-
-            return impl
-        words = max(4, 2 * (bits // 8)) // (bits // 8)   # elements a word holds
-        is_float = isinstance(element, types.Float)
-
+@overload(load_pair, inline="always")
+def _load_pair_impl(array, q):
+    if not (isinstance(array, types.Array) and array.ndim == 1):
+        return None
+    element = array.dtype
+    bits = element.bitwidth
+    if bits > 32:
+        # no wider gathers: two loads, the second clamped to the buffer
         def impl(array, q):
-            last = np.uint64(array.size - words)   # the last whole word's first element
-            start = q - np.uint64(q > last) * (q - last)   # min(q, last), as arithmetic
-            word = _load_word(array, start)
-            shift = (q - start) * np.uint64(bits)
-            low = _shifted(word, shift)
-            high = _shifted(_shifted(word, bits), shift)   # each shift below 64
-            if is_float:
-                return _float32_of_bits(low), _float32_of_bits(high)
-            return element(low), element(high)
+            # arithmetic, not a conditional expression (numba's inliner mishandles the
+            # latter's phi node)
+            return array[q], array[q + np.uint64(q < np.uint64(array.size - 1))]
 
         return impl
+    words = _word_bytes(bits // 8) // (bits // 8)   # elements a word holds
+    is_float = isinstance(element, types.Float)
 
-    return load_pair
+    def impl(array, q):
+        last = np.uint64(array.size - words)   # the last whole word's first element
+        start = q - np.uint64(q > last) * (q - last)   # min(q, last), as arithmetic
+        word = _load_word(array, start)
+        shift = (q - start) * np.uint64(bits)
+        low = _shifted(word, shift)
+        high = _shifted(_shifted(word, bits), shift)   # each shift below 64
+        if is_float:
+            return _float32_of_bits(low), _float32_of_bits(high)
+        return element(low), element(high)
 
-
-load_pair = _make_load_pair()
+    return impl
