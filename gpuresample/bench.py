@@ -97,6 +97,7 @@ CASES: tuple[Case, ...] = (
     Case("2d-linear", 2, "float32", "float32", "euler2d", "linear"),
     Case("bspline-linear", 3, "float32", "float32", "bspline", "linear"),
     Case("field-linear", 3, "float32", "float32", "field", "linear"),
+    Case("field64-linear", 3, "float32", "float32", "field64", "linear"),
     Case("batch-euler3d", 3, "float32", "float32", "euler3d", "linear", batch=BATCH_ITEMS),
 )
 AFFINE_KINDS = ("euler3d", "euler2d", "identity")
@@ -225,12 +226,15 @@ def _transform(case: Case, image) -> Any:
         grid = gr.BSplineTransform.from_image(image, (BSPLINE_MESH,) * image.dimension)
         return gr.BSplineTransform(rng.normal(scale=DEFORMATION, size=grid.coefficients.shape),
                                    grid.grid_origin, grid.grid_spacing, grid.grid_direction)
-    if case.transform == "field":
-        # a smooth field at a quarter of the image's resolution, over the same extent
+    if case.transform in ("field", "field64"):
+        # a smooth field at a quarter of the image's resolution, over the same extent;
+        # "field": float32 values, as registration tools (ANTs, elastix) write fields,
+        # "field64": values float32 does not hold
         coarse = tuple(max(2, n // 4) for n in image.size)
-        field = gr.image_from_array(
-            rng.normal(scale=DEFORMATION, size=(*coarse[::-1], image.dimension)),
-            is_vector=True)
+        values = rng.normal(scale=DEFORMATION, size=(*coarse[::-1], image.dimension))
+        if case.transform == "field":
+            values = values.astype(np.float32)
+        field = gr.image_from_array(values, is_vector=True)
         field.origin = image.origin
         field.spacing = tuple(s * n / c for s, n, c in zip(image.spacing, image.size, coarse))
         return gr.DisplacementFieldTransform(field)

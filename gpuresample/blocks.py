@@ -46,6 +46,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .backends.kernel_source import STAGE_KINDS
 from .geometry import (Grid, index_to_physical_matrix, index_to_point,
                        physical_to_index_matrix, point_to_continuous_index)
 from .plan import ResamplePlan, crop_input, end_cindices, make_plan
@@ -115,7 +116,8 @@ class BlockJob:
         at the block's first x."""
         d = self.output_grid.dimension
         plan = self.plan((0,) * d, (1,) * d)
-        return bool(plan.per_voxel and np.any(plan.stage_i[:, :, 7]))
+        bspline = plan.stage_i[:, :, 0] == STAGE_KINDS["bspline"]
+        return bool(plan.per_voxel and np.any(plan.stage_i[:, :, 7][bspline]))
 
     @property
     def linear(self) -> bool:

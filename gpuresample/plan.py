@@ -247,6 +247,18 @@ def _separable(t, s: int, precision: str, output_grid: Grid) -> bool:
     return bool(np.all(np.abs(off) <= 1e-6 * np.abs(np.diag(m))[:, None]))
 
 
+def _field_values(t) -> np.ndarray:
+    """A displacement field's stage data: float32 component planes where float32 holds the
+    field exactly, else its float64 vectors (components interleaved), both flat
+    (kernels/stages.cuh). The planes are followed by one or two zeros: the CPU kernel
+    reads each value with the next in one word (so one must follow the last), and they
+    fill whole float64 slots."""
+    planes = t._float32_planes()
+    if planes is None:
+        return np.ascontiguousarray(t.field, dtype=np.float64).reshape(-1)
+    return np.concatenate([planes.reshape(-1), np.zeros(2 - planes.size % 2, np.float32)])
+
+
 def _stages(transforms: Sequence, dimension: int, precision: str = "exact",
             output_grid: Grid | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Stage records of a chain, in the order they are applied (the last member first)."""
@@ -286,7 +298,9 @@ def _stages(transforms: Sequence, dimension: int, precision: str = "exact",
                 ints[0, s, 7] = output_grid is not None and _separable(t, s, precision,
                                                                         output_grid)
             else:
-                values = np.ascontiguousarray(t.field, dtype=np.float64).reshape(-1)
+                values = _field_values(t)
+                ints[0, s, 7] = values.dtype == np.float32   # component planes
+                values = values.view(np.float64)   # (float32 planes: their bytes)
                 size, origin = t.field_size, t.field_origin
                 spacing, direction = t.field_spacing, t.field_direction
                 ints[0, s, 5] = 0 if t.interpolator == "nearest" else 1

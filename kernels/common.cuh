@@ -28,8 +28,9 @@ struct ResampleArgs {
 // Transform stages of resample_points, applied in order to each output point (the
 // composite's last-added transform first). Per stage, GR_STAGE_INTS int64 values:
 // kind, grid size x, y, z, offset of its data in stage_data, order (B-spline) or
-// interpolator (field: 0 nearest, 1 linear), dimension, separable (B-spline, fast
-// precision, control grid aligned with the output grid: see stages.cuh); and
+// interpolator (field: 0 nearest, 1 linear), dimension, and a layout flag: separable
+// (B-spline, fast precision, control grid aligned with the output grid) or float32
+// component planes (field; see stages.cuh); and
 // GR_STAGE_REALS doubles:
 // matrix (affine: M; grids: physical -> grid continuous index; scale: the factors in its
 // first D entries), offset (affine), origin (grids) or center (scale).

@@ -136,6 +136,16 @@ __device__ __forceinline__ void gr_stage_bspline(const double* f, const long lon
   for (int j = 0; j < d; ++j) p[j] = disp[j] + p[j];
 }
 
+// Component j of the field's vector at pixel `at`: float64 vectors (components
+// interleaved), or (st[7]) float32 component planes of `plane` pixels, used where float32
+// holds the field exactly (the same values, half the bytes).
+__device__ __forceinline__ double gr_field_value(const double* field, bool planes,
+                                                 long long plane, int d, long long at,
+                                                 int j) {
+  if (planes) return (double)((const float*)field)[j * plane + at];
+  return field[at * d + j];
+}
+
 // DisplacementFieldTransform::TransformPoint: outside the field's buffer the point is
 // unchanged; inside, the displacement is interpolated (ITK's VectorLinearInterpolate-
 // ImageFunction: a weighted sum over the 2^D corners, x the fastest bit, zero-weight corners
@@ -149,6 +159,8 @@ __device__ __forceinline__ void gr_stage_field(const double* f, const long long*
     if (!(c[j] >= -0.5 && c[j] < (double)st[1 + j] - 0.5)) return;
   const long long gx = st[1], gy = st[2];
   const double* field = data + st[4];
+  const bool planes = st[7] != 0;
+  const long long plane = gx * gy * st[3];
   double disp[3] = {0.0, 0.0, 0.0};
   if (st[5] == 0) {
     long long i[3] = {0, 0, 0};
@@ -156,8 +168,8 @@ __device__ __forceinline__ void gr_stage_field(const double* f, const long long*
       i[j] = (long long)floor(c[j] + 0.5);
       if (i[j] > st[1 + j] - 1) i[j] = st[1 + j] - 1;
     }
-    const double* v = field + ((i[2] * gy + i[1]) * gx + i[0]) * d;
-    for (int j = 0; j < d; ++j) disp[j] = v[j];
+    const long long at = (i[2] * gy + i[1]) * gx + i[0];
+    for (int j = 0; j < d; ++j) disp[j] = gr_field_value(field, planes, plane, d, at, j);
   } else {
     long long base[3] = {0, 0, 0};
     double dist[3] = {0.0, 0.0, 0.0};
@@ -181,8 +193,9 @@ __device__ __forceinline__ void gr_stage_field(const double* f, const long long*
         }
       }
       if (overlap != 0.0) {
-        const double* v = field + ((n[2] * gy + n[1]) * gx + n[0]) * d;
-        for (int j = 0; j < d; ++j) disp[j] += overlap * v[j];
+        const long long at = (n[2] * gy + n[1]) * gx + n[0];
+        for (int j = 0; j < d; ++j)
+          disp[j] += overlap * gr_field_value(field, planes, plane, d, at, j);
         total += overlap;
       }
       if (total == 1.0) break;

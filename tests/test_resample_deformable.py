@@ -92,15 +92,69 @@ def test_bspline_onto_another_grid_and_types(backend, rng, dim):
            direction=direction)
 
 
+def _field_layout(img, transform) -> int:
+    """The plan's layout flag of a one-field chain: 1 for float32 component planes."""
+    from gpuresample.grids import grid_of
+    from gpuresample.plan import make_plan
+
+    plan = make_plan(grid_of(img), grid_of(img), [transform], "linear", np.float32,
+                     np.float32, 1, 0.0)
+    return int(plan.stage_i[0, 0, 7])
+
+
 @pytest.mark.parametrize("dim", [2, 3])
 @pytest.mark.parametrize("field_interpolator", ["linear", "nearest"])
-def test_displacement_field_matches_sitk(backend, rng, dim, field_interpolator):
+@pytest.mark.parametrize("values", ["float64", "float32"])
+def test_displacement_field_matches_sitk(backend, rng, dim, field_interpolator, values):
+    """Fields of float64 values, and of values float32 holds exactly (as registration
+    tools write fields), which the kernels read as float32 component planes."""
     geometry = random_geometry(rng, dim)
     img, simg = make_pair(random_values(rng, geometry[0][::-1], np.float32), geometry)
     # the field covers part of the image: points outside it are not displaced
-    transform = gr.DisplacementFieldTransform(random_field(rng, dim),
+    transform = gr.DisplacementFieldTransform(random_field(rng, dim, dtype=np.dtype(values)),
                                               interpolator=field_interpolator)
+    assert _field_layout(img, transform) == (values == "float32")
     _check(backend, img, simg, transform)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("values", ["float64", "float32"])
+def test_displacement_field_edges_and_thin_axes(backend, rng, dim, values):
+    """Fields one and two pixels wide along x (and one along z), on the image's own axes
+    and over its whole extent or more: points in the half-pixel bands at both ends, whose
+    upper corners clamp to the last pixel (the float32 planes read a word past it), and
+    points exactly on a field pixel (one corner weighs 1, the rest are skipped)."""
+    size = (9, 7, 5)[:dim]
+    _, origin, spacing, _ = random_geometry(rng, dim)
+    img, simg = make_pair(random_values(rng, size[::-1], np.float32),
+                          (size, origin, spacing, np.eye(dim)))
+    for nx in (1, 2):
+        field_size = (nx, 4, 1)[:dim]
+        array = rng.normal(scale=1.5, size=(*field_size[::-1], dim)).astype(values)
+        field = gr.image_from_array(array, is_vector=True)
+        # pixel centres at the image's ends along x (nx = 2) or its middle (nx = 1)
+        extent = [(n - 1) * s for n, s in zip(size, spacing)]
+        field.spacing = tuple(max(e / max(m - 1, 1), 0.1) for e, m in zip(extent, field_size))
+        field.origin = tuple(o + (e / 2 if m == 1 else 0.0)
+                             for o, e, m in zip(origin, extent, field_size))
+        transform = gr.DisplacementFieldTransform(field)
+        assert _field_layout(img, transform) == (values == "float32")
+        _check(backend, img, simg, transform)
+
+
+def test_field_float32_planes_are_computed_once_and_not_pickled(rng):
+    import pickle
+
+    exact = gr.DisplacementFieldTransform(random_field(rng, 3, dtype=np.float32))
+    planes = exact._float32_planes()
+    assert planes.dtype == np.float32 and planes.shape == (3, *exact.field.shape[:-1])
+    np.testing.assert_array_equal(np.moveaxis(planes, 0, -1), exact.field)
+    assert exact._float32_planes() is planes and not planes.flags.writeable
+    again = pickle.loads(pickle.dumps(exact))
+    assert "_planes" not in again.__dict__
+    np.testing.assert_array_equal(again._float32_planes(), planes)
+    inexact = gr.DisplacementFieldTransform(random_field(rng, 3))
+    assert inexact._float32_planes() is None
 
 
 @pytest.mark.parametrize("dim", [2, 3])
@@ -134,14 +188,19 @@ def test_cpu_and_kernel_sources_agree_on_deformable_chains(rng):
     """cpu and cuda-host give the same bits in both precisions (fast mode too)."""
     geometry = random_geometry(rng, 3)
     img, _ = make_pair(random_values(rng, geometry[0][::-1], np.float32), geometry)
-    transform = gr.CompositeTransform([random_affine_transform(rng, 3)[0],
-                                       random_bspline(rng, img)])
-    for precision in ("exact", "fast"):
-        for interpolator in ("linear", "nearest"):
-            a = gr.resample(img, transform, interpolator, device="cpu", precision=precision)
-            b = gr.resample(img, transform, interpolator, device="cuda-host",
-                            precision=precision)
-            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    affine = random_affine_transform(rng, 3)[0]
+    chains = [gr.CompositeTransform([affine, random_bspline(rng, img)])]
+    for values in (np.float64, np.float32):   # float64 vectors, float32 planes
+        field = gr.DisplacementFieldTransform(random_field(rng, 3, dtype=values))
+        chains.append(gr.CompositeTransform([field, affine]))
+    for transform in chains:
+        for precision in ("exact", "fast"):
+            for interpolator in ("linear", "nearest"):
+                a = gr.resample(img, transform, interpolator, device="cpu",
+                                precision=precision)
+                b = gr.resample(img, transform, interpolator, device="cuda-host",
+                                precision=precision)
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_too_long_deformable_chain_is_refused(rng):

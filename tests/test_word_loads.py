@@ -79,3 +79,25 @@ def test_pairs_loadable_asks_for_a_word():
     assert not pairs_loadable(np.int16, 1) and pairs_loadable(np.int16, 2)
     assert not pairs_loadable(np.float32, 1) and pairs_loadable(np.float32, 2)
     assert pairs_loadable(np.float64, 1) and not pairs_loadable(np.float64, 0)
+
+
+@njit
+def _pairs_within(a, first, second):
+    for i in range(first.size):
+        first[i], second[i] = load_pair(a, np.uint64(i), True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_pairs_within_the_buffer_are_the_same_without_the_clamp(dtype):
+    """``within=True`` (the caller knows the word at q lies in the buffer: q + 1, q + 3
+    for 8-bit types): the same pairs, up to the buffer's last word, from a buffer that
+    ends at an unreadable page."""
+    n = 37
+    last = n - (4 if np.dtype(dtype).itemsize == 1 else 2)   # the last word's first element
+    values = _values(np.random.default_rng(5), dtype, n)
+    view = _ending_at_an_unreadable_page(dtype, n)
+    view[:] = values
+    first, second = np.empty(last + 1, dtype), np.empty(last + 1, dtype)
+    _pairs_within(view, first, second)
+    np.testing.assert_array_equal(first.view(np.uint8), values[:last + 1].view(np.uint8))
+    np.testing.assert_array_equal(second.view(np.uint8), values[1:last + 2].view(np.uint8))

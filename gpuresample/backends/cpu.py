@@ -20,7 +20,9 @@ that a rotated large volume is read from the cache rather than from memory. On t
 per-voxel path (B-spline and displacement-field stages) ``stages.row_points`` computes a
 row's positions in loops vectorised across points, into this thread's (3, nx) row of an
 argument (one row per axis: a loop reading (nx, 3) positions stays scalar), which the
-same vectorised row loop then samples.
+same row loop then samples, 64 values at a time into a row on the stack that a second
+loop copies out (stored straight into the output, the loop stayed scalar, over twice
+as slow).
 
 Threads and forks: numba's ``workqueue`` layer aborts the process when two threads enter
 a parallel function at once, and GNU OpenMP (``omp``, which numba prefers when it finds it)
@@ -52,10 +54,13 @@ from numba.extending import overload
 
 from ..plan import ResamplePlan
 from .label_linear import row_positions, sample_label_row
+from .stack_array import stack_empty
 from .stages import row_points
 from .word_loads import load_pair, pairs_loadable
 
 __all__ = ["CpuBackend"]
+
+_CHUNK = 64  # output values of a per-voxel row at a time (the kernel's stack row ``held``)
 
 # The per-pixel helpers below are inlined into the kernel's parallel loop (numba inlines
 # ``inline="always"`` functions in its own IR, before the loop becomes a parallel
@@ -219,12 +224,14 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
     component, a constant numba unrolls) or any number of components, path (scan-line
     rows of a linear chain, or every voxel through the transform stages), and loop
     ``form``: ``"select"``, one branch-free loop per row that LLVM vectorises (float
-    outputs); ``"staged"`` (integer outputs of scan-line rows whose range and default
-    values the arithmetic type holds exactly), the same loop with the clamp and the
-    truncation done in ``real``, into a row of ``real`` that a second loop converts
-    (LLVM's cost model does not vectorise a loop with a float -> integer store); or
-    ``"branchy"`` (other integer outputs): the row's positions first, then a loop that
-    skips outside pixels. All three use the same per-pixel helpers, so the same bits. ``label``: the label_linear interpolator (scalar pixels;
+    outputs); ``"staged"`` (integer outputs whose range and default values the
+    arithmetic type holds exactly), the same loop with the clamp and the truncation done
+    in ``real``, into a row of ``real`` that a second loop converts (LLVM's cost model
+    does not vectorise a loop with a float -> integer store); or ``"branchy"`` (other
+    integer outputs): the row's positions first, then a loop that skips outside pixels.
+    On the per-voxel path the first two go ``_CHUNK`` values at a time through a row on
+    the stack. All three use the same per-pixel helpers, so the same bits. ``label``: the
+    label_linear interpolator (scalar pixels;
     backends/label_linear.py). ``copy``: nearest with an output type that holds every
     input value exactly through ``real`` (the interpolated value is the sample itself),
     which stores the sample as it is, in a loop LLVM vectorises for integers too.
@@ -275,6 +282,8 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
             row = order[job % rows]   # rows tile by tile (see _row_order)
             first = 0 if shared else item * item_size
             positions = per_voxel or branchy or label    # the row's positions in ``c``
+            held = stack_empty(1, _CHUNK, bounds.dtype)    # a chunk of output values
+            held_real = stack_empty(1, _CHUNK, real)       # staged: of whole numbers
             # this thread's rows of ``points`` (positions, (3, nx)) and of ``scratch``
             # (staged): arguments, so LLVM knows they do not alias the input (of arrays
             # allocated here it cannot know, and the row loop would not vectorise). Thread
@@ -305,49 +314,73 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
                 d0 = real(row_ends[item, row, 1, 0] - row_ends[item, row, 0, 0])
                 d1 = real(row_ends[item, row, 1, 1] - row_ends[item, row, 0, 1])
                 d2 = real(row_ends[item, row, 1, 2] - row_ends[item, row, 0, 2])
+            # per-voxel rows go a chunk at a time through a row on the stack (``held``):
+            # LLVM vectorises a loop that reads positions from memory and gathers samples
+            # only when it stores into memory it knows is no argument's ("cannot identify
+            # array bounds"); a second loop copies (or, staged, converts) the chunk out
+            chunked = per_voxel and not branchy
+            step = _CHUNK if chunked else nx
             for k in range(nc):
                 fill = real(defaults[k])   # staged: the default value, in ``real``
-                for x in range(nx):
-                    if positions:
-                        c0 = c[0, x]
-                        c1 = c[1, x]
-                        c2 = c[2, x]
-                    else:
-                        alpha = real(x0 + x) / n
-                        c0 = s0 + alpha * d0
-                        c1 = s1 + alpha * d1
-                        c2 = s2 + alpha * d2
-                    c0 = c0 - k0
-                    c1 = c1 - k1
-                    c2 = c2 - k2
-                    inside = _is_inside(c0, c1, c2, up0, up1, up2, lower)
-                    if branchy and not inside:
-                        out[item, row, x * nc + k] = defaults[k]
-                        continue
-                    # outside points sample the first voxel (then take the default), so
-                    # no load leaves the volume and no float -> int conversion overflows
-                    c0 = c0 if inside else zero
-                    c1 = c1 if inside else zero
-                    c2 = c2 if inside else zero
-                    p = first + k
-                    if copy:
-                        sample = _nearest_sample(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc,
-                                                 half)
-                        out[item, row, x * nc + k] = sample if inside else defaults[k]
-                        continue
-                    if nearest:
-                        v = real(_nearest_sample(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc,
-                                                 half))
-                    else:
-                        v = _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc, real,
-                                          scalar)
-                    if staged:
-                        whole = _clamp_truncate(v, lo, hi, zero)
-                        scratch[base + x * nc + k] = whole if inside else fill
-                        continue
-                    value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
-                    out[item, row, x * nc + k] = value if inside else defaults[k]
-            if staged:
+                for begin in range(0, nx, step):
+                    m = nx - begin if nx - begin < step else step
+                    for i in range(m):
+                        x = begin + i
+                        if positions:
+                            c0 = c[0, x]
+                            c1 = c[1, x]
+                            c2 = c[2, x]
+                        else:
+                            alpha = real(x0 + x) / n
+                            c0 = s0 + alpha * d0
+                            c1 = s1 + alpha * d1
+                            c2 = s2 + alpha * d2
+                        c0 = c0 - k0
+                        c1 = c1 - k1
+                        c2 = c2 - k2
+                        inside = _is_inside(c0, c1, c2, up0, up1, up2, lower)
+                        if branchy and not inside:
+                            out[item, row, x * nc + k] = defaults[k]
+                            continue
+                        # outside points sample the first voxel (then take the default), so
+                        # no load leaves the volume and no float -> int conversion overflows
+                        c0 = c0 if inside else zero
+                        c1 = c1 if inside else zero
+                        c2 = c2 if inside else zero
+                        p = first + k
+                        if copy:
+                            sample = _nearest_sample(src, p, c0, c1, c2, n0, n1, n2, sy, sz,
+                                                     nc, half)
+                            value = sample if inside else defaults[k]
+                        else:
+                            if nearest:
+                                v = real(_nearest_sample(src, p, c0, c1, c2, n0, n1, n2, sy,
+                                                         sz, nc, half))
+                            else:
+                                v = _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc,
+                                                  real, scalar)
+                            if staged:
+                                whole = _clamp_truncate(v, lo, hi, zero)
+                                whole = whole if inside else fill
+                                if chunked:
+                                    held_real[0, i] = whole
+                                else:
+                                    scratch[base + x * nc + k] = whole
+                                continue
+                            value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
+                            value = value if inside else defaults[k]
+                        if chunked:
+                            held[0, i] = value
+                        else:
+                            out[item, row, x * nc + k] = value
+                    if chunked:
+                        for i in range(m):
+                            if staged:
+                                out[item, row, (begin + i) * nc + k] = _cast_like(
+                                    held_real[0, i], b_hi)
+                            else:
+                                out[item, row, (begin + i) * nc + k] = held[0, i]
+            if staged and not chunked:
                 # whole numbers the output type holds: a plain conversion
                 for j in range(width):
                     out[item, row, j] = _cast_like(scratch[base + j], b_hi)
@@ -410,7 +443,7 @@ def _kernel_choice(plan: ResamplePlan, in_dtype: np.dtype) -> tuple[str, str]:
         return "copy", "select"
     # staged needs the type's bounds, and so the default values, exact in ``real``
     exact_in_real = out.itemsize <= (4 if plan.precision == "exact" else 2)
-    return interpolator, "staged" if exact_in_real and not plan.per_voxel else "branchy"
+    return interpolator, "staged" if exact_in_real else "branchy"
 
 
 class CpuBackend:
@@ -457,7 +490,8 @@ class CpuBackend:
         # branchy, label_linear)
         threads = numba.config.NUMBA_NUM_THREADS
         real = np.float64 if plan.precision == "exact" else np.float32
-        scratch = np.empty(threads * (width if form == "staged" else 0), dtype=real)
+        rows_staged = form == "staged" and not plan.per_voxel   # (per voxel: on the stack)
+        scratch = np.empty(threads * (width if rows_staged else 0), dtype=real)
         positions = plan.per_voxel or form == "branchy" or interpolator == "label_linear"
         points = np.empty((threads, 3, nx if positions else 0), dtype=real)
         with self._lock:

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from .stack_array import stack_empty
+from .word_loads import load_pair
 
 __all__ = ["row_points"]
 
@@ -478,29 +479,45 @@ def _field(f, st, data, pts, n):
     field's buffer (ITK's -0.5 <= c < N - 0.5) a point is unchanged; inside, ITK's
     VectorLinearInterpolateImageFunction (corner weights, x the fastest bit, zero weights
     skipped, stopping once the weights total 1: each a select here) or nearest (round
-    half up), as kernels/stages.cuh. The displacements go to a stack array first (a loop
-    that gathers from the field and stores into ``pts``, an argument, stays scalar)."""
+    half up), as kernels/stages.cuh. The field is float64 vectors, or (``st[7]``) float32
+    component planes (values float32 holds exactly: the same sums, half the bytes, and
+    each corner read with its x neighbour in one word, ``load_pair``: plan.py pads the
+    planes so that the last value has a successor). The displacements
+    go to a stack array first (a loop that gathers from the field and stores into
+    ``pts``, an argument, stays scalar)."""
     moved = stack_empty(3, _CHUNK, np.float64)
-    if st[5] != 0:
-        _field_points(f, st, data, pts, n, moved, True)
+    if st[7]:
+        planes = data.view(np.float32)
+        if st[5] != 0:
+            _field_points(f, st, planes, pts, n, moved, True, True)
+        else:
+            _field_points(f, st, planes, pts, n, moved, False, True)
+    elif st[5] != 0:
+        _field_points(f, st, data, pts, n, moved, True, False)
     else:
-        _field_points(f, st, data, pts, n, moved, False)
+        _field_points(f, st, data, pts, n, moved, False, False)
     for j in range(st[6]):
         for i in range(n):
             pts[j, i] = moved[j, i]
 
 
 @njit(inline="always")
-def _field_points(f, st, data, pts, n, moved, linear):
-    """``_field``'s loop, for one (constant) interpolator."""
+def _field_points(f, st, data, pts, n, moved, linear, planes):
+    """``_field``'s loop, for one (constant) interpolator and layout: ``planes``, float32
+    component planes (``data`` the stage data viewed as float32), else float64 vectors,
+    components interleaved."""
     three_d = st[6] == 3
     d = st[6]
     n0, n1, n2 = st[1], st[2], st[3]
-    base = st[4]
+    # element steps: to the next component, to the next pixel
+    component = n0 * n1 * n2 if planes else 1
+    pixel = 1 if planes else d
+    base = 2 * st[4] if planes else st[4]
     up0 = float(n0) - 0.5
     up1 = float(n1) - 0.5
     up2 = float(n2) - 0.5
-    third = np.uint64(2 if three_d else 0)   # 2-D: a harmless load, unused
+    second = np.uint64(component)
+    third = np.uint64(2 * component if three_d else 0)   # 2-D: a harmless load, unused
     for i in range(n):
         p0, p1, p2 = pts[0, i], pts[1, i], pts[2, i]
         c0 = _grid_index(f, p0, p1, p2, 0)
@@ -522,10 +539,10 @@ def _field_points(f, st, data, pts, n, moved, linear):
             i0 = i0 if i0 < n0 - 1 else n0 - 1
             i1 = i1 if i1 < n1 - 1 else n1 - 1
             i2 = i2 if i2 < n2 - 1 else n2 - 1
-            at = np.uint64(base + ((i2 * n1 + i1) * n0 + i0) * d)
-            acc0 = data[at]
-            acc1 = data[at + np.uint64(1)]
-            acc2 = data[at + third]
+            at = np.uint64(base + ((i2 * n1 + i1) * n0 + i0) * pixel)
+            acc0 = float(data[at])
+            acc1 = float(data[at + second])
+            acc2 = float(data[at + third])
         else:
             l0 = np.int64(np.floor(c0))
             l1 = np.int64(np.floor(c1))
@@ -533,30 +550,60 @@ def _field_points(f, st, data, pts, n, moved, linear):
             f0 = c0 - float(l0)
             f1 = c1 - float(l1)
             f2 = c2 - float(l2)
+            # x: the two corners' indices and weight factors (lower, upper)
+            x_low, w_low = _corner_axis(0, l0, n0, f0)
+            x_up, w_up = _corner_axis(1, l0, n0, f0)
+            paired = x_up != x_low   # else both x corners are one pixel (clamped)
             total = 0.0
-            for corner in range(8):
-                # 2-D: only the four corners of the plane (z bit clear) take part
-                i0, w0 = _corner_axis(corner & 1, l0, n0, f0)
-                i1, w1 = _corner_axis((corner >> 1) & 1, l1, n1, f1)
-                i2, w2 = _corner_axis((corner >> 2) & 1, l2, n2, f2)
-                overlap = (1.0 * w0) * w1
-                overlap_z = overlap * w2
-                overlap = overlap_z if three_d else overlap
+            for yz in range(4):
+                # corners 2·yz and 2·yz + 1 (x the fastest bit); 2-D: the first two pairs
+                i1, w1 = _corner_axis(yz & 1, l1, n1, f1)
+                i2, w2 = _corner_axis((yz >> 1) & 1, l2, n2, f2)
                 i2 = i2 if three_d else 0
-                # ITK skips a zero weight and stops once the weights total 1
-                take = (overlap != 0.0) & (total != 1.0) & ((corner < 4) | three_d)
-                at = np.uint64(base + ((i2 * n1 + i1) * n0 + i0) * d)
-                sum0 = acc0 + overlap * data[at]
-                sum1 = acc1 + overlap * data[at + np.uint64(1)]
-                sum2 = acc2 + overlap * data[at + third]
-                weights = total + overlap
-                acc0 = sum0 if take else acc0
-                acc1 = sum1 if take else acc1
-                acc2 = sum2 if take else acc2
-                total = weights if take else total
+                row = base + (i2 * n1 + i1) * n0 * pixel
+                at = np.uint64(row + x_low * pixel)
+                if planes:
+                    a0, b0 = load_pair(data, at, True)
+                    a1, b1 = load_pair(data, at + second, True)
+                    a2, b2 = load_pair(data, at + third, True)
+                    lo0, lo1, lo2 = float(a0), float(a1), float(a2)
+                    hi0, hi1, hi2 = float(b0), float(b1), float(b2)
+                    hi0 = hi0 if paired else lo0
+                    hi1 = hi1 if paired else lo1
+                    hi2 = hi2 if paired else lo2
+                else:
+                    lo0, lo1, lo2 = data[at], data[at + second], data[at + third]
+                    at = np.uint64(row + x_up * pixel)
+                    hi0, hi1, hi2 = data[at], data[at + second], data[at + third]
+                used = (yz < 2) | three_d
+                acc0, acc1, acc2, total = _field_corner(
+                    w_low, w1, w2, lo0, lo1, lo2, acc0, acc1, acc2, total, used, three_d)
+                acc0, acc1, acc2, total = _field_corner(
+                    w_up, w1, w2, hi0, hi1, hi2, acc0, acc1, acc2, total, used, three_d)
         moved0 = p0 + acc0
         moved1 = p1 + acc1
         moved2 = p2 + acc2
         moved[0, i] = moved0 if inside else p0
         moved[1, i] = moved1 if inside else p1
         moved[2, i] = moved2 if inside else p2
+
+
+@njit(inline="always")
+def _field_corner(w0, w1, w2, v0, v1, v2, acc0, acc1, acc2, total, used, three_d):
+    """One corner's term in ITK's VectorLinearInterpolateImageFunction: its overlap
+    ((1·w_x)·w_y)·w_z (2-D: no z factor) times its vector ``v`` added to the sums, and
+    the overlap to their ``total``, unless the overlap is zero or the total is already 1
+    (ITK skips the corner) or the corner is not ``used`` (2-D: the z bit set)."""
+    overlap = (1.0 * w0) * w1
+    overlap_z = overlap * w2
+    overlap = overlap_z if three_d else overlap
+    take = (overlap != 0.0) & (total != 1.0) & used
+    sum0 = acc0 + overlap * v0
+    sum1 = acc1 + overlap * v1
+    sum2 = acc2 + overlap * v2
+    weights = total + overlap
+    acc0 = sum0 if take else acc0
+    acc1 = sum1 if take else acc1
+    acc2 = sum2 if take else acc2
+    total = weights if take else total
+    return acc0, acc1, acc2, total

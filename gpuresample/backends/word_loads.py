@@ -91,21 +91,26 @@ def _shifted(word, shift):
     return np.uint64(word) >> np.uint64(shift)
 
 
-def load_pair(array, q):
+def load_pair(array, q, within=False):
     """Elements ``q`` and ``q + 1`` of the 1-D array ``array`` (``q`` a uint64), one word
-    load (numba only; see the module notes for the buffer's last element)."""
+    load (numba only; see the module notes for the buffer's last element). ``within``
+    (a constant): the caller knows the word at ``q`` lies in the buffer (elements ``q``
+    to ``q + 1``, ``q + 3`` for 8-bit types), so the load is not moved back from the
+    buffer's end (which costs a few instructions, and in some loops the vectorisation)."""
     raise NotImplementedError
 
 
-@overload(load_pair, inline="always")
-def _load_pair_impl(array, q):
+@overload(load_pair, inline="always", prefer_literal=True)
+def _load_pair_impl(array, q, within=False):
     if not (isinstance(array, types.Array) and array.ndim == 1):
         return None
+    # a literal True only (anything else, e.g. a boolean variable: the clamped load)
+    inside = isinstance(within, types.BooleanLiteral) and within.literal_value
     element = array.dtype
     bits = element.bitwidth
     if bits > 32:
         # no wider gathers: two loads, the second clamped to the buffer
-        def impl(array, q):
+        def impl(array, q, within=False):
             # arithmetic, not a conditional expression (numba's inliner mishandles the
             # latter's phi node)
             return array[q], array[q + np.uint64(q < np.uint64(array.size - 1))]
@@ -114,7 +119,16 @@ def _load_pair_impl(array, q):
     words = _word_bytes(bits // 8) // (bits // 8)   # elements a word holds
     is_float = isinstance(element, types.Float)
 
-    def impl(array, q):
+    if inside:
+        def impl(array, q, within=False):
+            word = _load_word(array, q)
+            if is_float:
+                return _float32_of_bits(word), _float32_of_bits(_shifted(word, bits))
+            return element(word), element(_shifted(word, bits))
+
+        return impl
+
+    def impl(array, q, within=False):
         last = np.uint64(array.size - words)   # the last whole word's first element
         start = q - np.uint64(q > last) * (q - last)   # min(q, last), as arithmetic
         word = _load_word(array, start)

@@ -263,6 +263,11 @@ class DisplacementFieldTransform(Transform):
         self._field, self._size, self._origin, self._spacing, self._direction = grid
         self._inverse = None if inverse is None else inverse[0]
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_planes", None)      # a cache (``_float32_planes``): not sent along
+        return state
+
     def __setstate__(self, state: dict) -> None:      # unpickled arrays stay read-only
         self.__dict__.update(state)
         for array in (self._field, self._inverse, self._direction):
@@ -320,6 +325,21 @@ class DisplacementFieldTransform(Transform):
                       stacklevel=3)
         return DisplacementFieldTransform._from_arrays(self._field, self._origin,
                                                        self._spacing, self._direction)
+
+    def _float32_planes(self) -> np.ndarray | None:
+        """The field as float32 component planes (D, [Nz,] Ny, Nx), read-only, where
+        float32 holds every displacement exactly (a field read from a float32 file, as
+        registration tools write them), else None: the kernels' compact layout
+        (plan._stages), the same sums from half the bytes. Computed once."""
+        planes = self.__dict__.get("_planes", False)
+        if planes is False:
+            single = self._field.astype(np.float32)
+            planes = None
+            if np.array_equal(single, self._field):
+                planes = np.ascontiguousarray(np.moveaxis(single, -1, 0))
+                planes.setflags(write=False)
+            self._planes = planes
+        return planes
 
     # -- properties ------------------------------------------------------------------------
     @property
