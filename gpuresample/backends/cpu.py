@@ -17,12 +17,11 @@ does not vectorise a float -> integer store), or,
 where the type's range is not exact in it, a loop that skips outside pixels (see
 ``_make_kernel``). Rows run tile by tile (32 x 32 rows in y and z, ``_row_order``), so
 that a rotated large volume is read from the cache rather than from memory. On the
-per-voxel path (B-spline and displacement-field stages) ``stages.row_points`` computes a
-row's positions in loops vectorised across points, into this thread's (3, nx) row of an
-argument (one row per axis: a loop reading (nx, 3) positions stays scalar), which the
-same row loop then samples, 64 values at a time into a row on the stack that a second
-loop copies out (stored straight into the output, the loop stayed scalar, over twice
-as slow).
+per-voxel path (B-spline and displacement-field stages) ``stages.chunk_points`` computes
+64 positions of a row at a time, in loops vectorised across points, into a (3, 64) array
+on the stack (one row per axis: a loop reading (n, 3) positions stays scalar), which the
+same row loop then samples into a row on the stack that a second loop copies out
+(stored straight into the output, the loop stayed scalar, over twice as slow).
 
 Threads and forks: numba's ``workqueue`` layer aborts the process when two threads enter
 a parallel function at once, and GNU OpenMP (``omp``, which numba prefers when it finds it)
@@ -55,7 +54,7 @@ from numba.extending import overload
 from ..plan import ResamplePlan
 from .label_linear import row_positions, sample_label_row
 from .stack_array import stack_empty
-from .stages import row_points
+from .stages import chunk_points, row_points
 from .word_loads import load_pair, pairs_loadable
 
 __all__ = ["CpuBackend"]
@@ -281,9 +280,12 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
             item = job // rows
             row = order[job % rows]   # rows tile by tile (see _row_order)
             first = 0 if shared else item * item_size
-            positions = per_voxel or branchy or label    # the row's positions in ``c``
+            # the row's positions in ``c`` (per voxel: label_linear's only; the others a
+            # chunk at a time)
+            positions = per_voxel or branchy or label
             held = stack_empty(1, _CHUNK, bounds.dtype)    # a chunk of output values
             held_real = stack_empty(1, _CHUNK, real)       # staged: of whole numbers
+            chunk = stack_empty(3, _CHUNK, real)           # per voxel: a chunk's positions
             # this thread's rows of ``points`` (positions, (3, nx)) and of ``scratch``
             # (staged): arguments, so LLVM knows they do not alias the input (of arrays
             # allocated here it cannot know, and the row loop would not vectorise). Thread
@@ -292,11 +294,12 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
             tid = min(numba.get_thread_id(), points.shape[0] - 1)
             c = points[tid]
             base = tid * width if staged else 0
-            if per_voxel:
-                row_points(grids, x0, float(row % ny + offsets[1]),
-                           float(row // ny + offsets[2]), nx, stage_i[item], stage_f[item],
-                           stage_data, n_stages, c, real)
-            elif positions:
+            y = float(row % ny + offsets[1])
+            z = float(row // ny + offsets[2])
+            if per_voxel and label:
+                row_points(grids, x0, y, z, nx, stage_i[item], stage_f[item], stage_data,
+                           n_stages, c, real)
+            elif positions and not per_voxel:
                 row_positions(row_ends[item, row], x0, n, nx, c, real)
             if label:
                 # label_linear (backends/label_linear.py)
@@ -314,19 +317,27 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
                 d0 = real(row_ends[item, row, 1, 0] - row_ends[item, row, 0, 0])
                 d1 = real(row_ends[item, row, 1, 1] - row_ends[item, row, 0, 1])
                 d2 = real(row_ends[item, row, 1, 2] - row_ends[item, row, 0, 2])
-            # per-voxel rows go a chunk at a time through a row on the stack (``held``):
-            # LLVM vectorises a loop that reads positions from memory and gathers samples
-            # only when it stores into memory it knows is no argument's ("cannot identify
-            # array bounds"); a second loop copies (or, staged, converts) the chunk out
+            # per-voxel rows go a chunk at a time: the chunk's positions (``chunk``, on
+            # the stack), then its values into a row on the stack (``held``): LLVM
+            # vectorises a loop that reads positions from memory and gathers samples only
+            # when it stores into memory it knows is no argument's ("cannot identify array
+            # bounds"); a second loop copies (or, staged, converts) the chunk out
             chunked = per_voxel and not branchy
-            step = _CHUNK if chunked else nx
-            for k in range(nc):
-                fill = real(defaults[k])   # staged: the default value, in ``real``
-                for begin in range(0, nx, step):
-                    m = nx - begin if nx - begin < step else step
+            step = _CHUNK if per_voxel else nx
+            for begin in range(0, nx, step):
+                m = nx - begin if nx - begin < step else step
+                if per_voxel:
+                    chunk_points(grids, x0, y, z, begin, m, stage_i[item], stage_f[item],
+                                 stage_data, n_stages, chunk, 0, real)
+                for k in range(nc):
+                    fill = real(defaults[k])   # staged: the default value, in ``real``
                     for i in range(m):
                         x = begin + i
-                        if positions:
+                        if per_voxel:
+                            c0 = chunk[0, i]
+                            c1 = chunk[1, i]
+                            c2 = chunk[2, i]
+                        elif positions:
                             c0 = c[0, x]
                             c1 = c[1, x]
                             c2 = c[2, x]
@@ -342,8 +353,9 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
                         if branchy and not inside:
                             out[item, row, x * nc + k] = defaults[k]
                             continue
-                        # outside points sample the first voxel (then take the default), so
-                        # no load leaves the volume and no float -> int conversion overflows
+                        # outside points sample the first voxel (then take the default),
+                        # so no load leaves the volume and no float -> int conversion
+                        # overflows
                         c0 = c0 if inside else zero
                         c1 = c1 if inside else zero
                         c2 = c2 if inside else zero
@@ -354,11 +366,11 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
                             value = sample if inside else defaults[k]
                         else:
                             if nearest:
-                                v = real(_nearest_sample(src, p, c0, c1, c2, n0, n1, n2, sy,
-                                                         sz, nc, half))
+                                v = real(_nearest_sample(src, p, c0, c1, c2, n0, n1, n2,
+                                                         sy, sz, nc, half))
                             else:
-                                v = _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz, nc,
-                                                  real, scalar)
+                                v = _linear_value(src, p, c0, c1, c2, n0, n1, n2, sy, sz,
+                                                  nc, real, scalar)
                             if staged:
                                 whole = _clamp_truncate(v, lo, hi, zero)
                                 whole = whole if inside else fill
@@ -367,7 +379,8 @@ def _make_kernel(real, nearest: bool, scalar: bool, per_voxel: bool, form: str,
                                 else:
                                     scratch[base + x * nc + k] = whole
                                 continue
-                            value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64, zero)
+                            value = _to_output(v, lo, hi, b_lo, b_hi, out_int, out_f64,
+                                               zero)
                             value = value if inside else defaults[k]
                         if chunked:
                             held[0, i] = value
@@ -486,13 +499,14 @@ class CpuBackend:
             # AMD Zen 4: 4.1 ms against 6.9 for 128^3 uint8 -> float32)
             src = src.astype(np.int32)
         kernel = _KERNELS[(plan.precision, interpolator, scalar, plan.per_voxel, form)]
-        # per thread: a row of the arithmetic type (staged), a row's positions (per voxel,
-        # branchy, label_linear)
+        # per thread: a row of the arithmetic type (staged scan-line rows), a row's
+        # positions (branchy scan-line rows, label_linear)
         threads = numba.config.NUMBA_NUM_THREADS
         real = np.float64 if plan.precision == "exact" else np.float32
         rows_staged = form == "staged" and not plan.per_voxel   # (per voxel: on the stack)
         scratch = np.empty(threads * (width if rows_staged else 0), dtype=real)
-        positions = plan.per_voxel or form == "branchy" or interpolator == "label_linear"
+        positions = ((form == "branchy" and not plan.per_voxel)
+                     or interpolator == "label_linear")   # (else per voxel: in chunks)
         points = np.empty((threads, 3, nx if positions else 0), dtype=real)
         with self._lock:
             kernel(src, dst, plan.row_ends, plan.default_values,

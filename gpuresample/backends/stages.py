@@ -5,8 +5,9 @@ run), operation for operation, so the backends agree bit for bit; both follow IT
 ``TransformPoint`` of each kind. Stage records: see ``kernels/common.cuh`` and
 :mod:`gpuresample.plan`.
 
-The kernel works on one voxel per thread; here :func:`row_points` takes a whole output
-row, a chunk of ``_CHUNK`` points at a time, and each stage loops over the chunk's points
+The kernel works on one voxel per thread; here :func:`chunk_points` takes ``_CHUNK``
+points of an output row at a time (:func:`row_points`: a whole row, chunk by chunk, for
+label_linear), and each stage loops over the chunk's points
 ``pts`` (3, n: one row per axis). Those loops are written for LLVM to vectorise across
 points (each lane one point, doing that point's operations in their order, so the same
 bits): no branches but selects, a conditional expression whose branches hold nothing but
@@ -34,7 +35,7 @@ from numba import njit
 from .stack_array import stack_empty
 from .word_loads import load_pair
 
-__all__ = ["row_points"]
+__all__ = ["row_points", "chunk_points"]
 
 AFFINE, BSPLINE, FIELD, SCALE = 0, 1, 2, 3
 _EPS_ABS = 0.1 * 2.220446049250313e-16     # Math::FloatAlmostEqual's absolute tolerance
@@ -49,14 +50,23 @@ def row_points(grids, x0, y, z, nx, stage_i, stage_f, stage_data, n_stages, c, r
     """The input continuous indices of one output row on the per-voxel path (as
     kernels/resample.cu's resample_points), into ``c`` (3, nx) in ``real``: each index
     (x0 … x0+nx−1, y, z) → physical point → the stages in order → input index."""
+    for start in range(0, nx, _CHUNK):
+        n = nx - start if nx - start < _CHUNK else _CHUNK
+        chunk_points(grids, x0, y, z, start, n, stage_i, stage_f, stage_data, n_stages, c,
+                     start, real)
+
+
+@njit(nogil=True)
+def chunk_points(grids, x0, y, z, start, n, stage_i, stage_f, stage_data, n_stages, c,
+                 at, real):
+    """``row_points`` of the row's ``n`` (at most ``_CHUNK``) points from x0 + start on,
+    into ``c[:, at:at + n]``."""
     pts = stack_empty(3, _CHUNK, np.float64)
     first = stack_empty(3, 1, np.float64)        # the row's first point
     _index_points(grids[0], x0, y, z, 0, 1, first)
-    for start in range(0, nx, _CHUNK):
-        n = nx - start if nx - start < _CHUNK else _CHUNK
-        _index_points(grids[0], x0, y, z, start, n, pts)
-        _apply_stages(stage_i, stage_f, stage_data, n_stages, pts, n, first)
-        _to_grid_indices(grids[1, 3:], grids[1, :3], pts, n, c, start, real)
+    _index_points(grids[0], x0, y, z, start, n, pts)
+    _apply_stages(stage_i, stage_f, stage_data, n_stages, pts, n, first)
+    _to_grid_indices(grids[1, 3:], grids[1, :3], pts, n, c, at, real)
 
 
 @njit(inline="always")
