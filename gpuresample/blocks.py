@@ -15,10 +15,10 @@ it) and the input region the block reads (:meth:`BlockJob.region`):
 
 The block then runs on the input crop, the crop's offset handed to the kernels as an
 integer index offset (:func:`gpuresample.plan.crop_input`), never as a shifted origin.
-:func:`lazy_resample` builds the Dask graph: one task per output block, depending only on
-the input chunks its region touches; tasks carry the job (no pixels) and read their
-region through Dask (from the Zarr store or file, on whatever worker runs them), its
-pieces copied into a buffer the worker thread reuses.
+:func:`lazy_resample` builds the Dask graph: one task per output block; tasks carry the
+job (no pixels) and read the input chunks their region touches themselves (from the Zarr
+store or file, on whatever worker runs them) through a bounded cache of decoded chunks in
+each process, the pieces copied into a buffer the worker thread reuses.
 
 Out of memory: a block whose launch raises MemoryError or CuPy's OutOfMemoryError (or
 whose estimated size exceeds the free GPU memory) is split in two along its longest axis
@@ -38,8 +38,10 @@ Example
 
 from __future__ import annotations
 
+import itertools
 import operator
 import threading
+from collections import OrderedDict
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -427,39 +429,85 @@ def output_blocks(size: Sequence[int], chunks: Sequence[Sequence[int]]):
         yield flat, start, stop
 
 
-def _block_task(job: BlockJob, start, stop, parts, chunks, region_start):
-    region = None if parts is None else _assemble(parts, chunks)
+def _block_task(job: BlockJob, start, stop, source, region_chunks, region_start):
+    region = None if region_chunks is None else _assemble(source, *region_chunks)
     return job.run(start, stop, region, region_start)
 
 
 _scratch = threading.local()
 
 
-def _assemble(parts: list, chunks: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """The region from its parts (a nested list of arrays, Dask's blocks of the region,
-    along each axis of lengths ``chunks``), in this thread's scratch buffer.
+class _Source:
+    """The input's chunks, for block tasks to read themselves: each chunk a small Dask
+    graph of its own (reading it from the store, or whatever made it), decoded chunks
+    kept in a cache of this process bounded by ``cache_bytes`` (least recently used
+    dropped first), shared by the process's threads. So memory holds a few blocks and the
+    cache, never the volume (Dask keeps a chunk that many tasks depend on until the last
+    has run), and blocks close to each other (which run close in time) decode a chunk
+    once between them."""
 
-    Dask would concatenate them into a new array for every task; on a machine where the
-    first touch of memory is dear (a VM: about 3 ms a MB here) allocating a block's
-    region (25 MB for a rotated 128^3 block of a uint16 volume) cost more than reading
-    and decoding it. The buffer is reused by the thread's next task (it holds the
-    largest region so far, until the thread ends); the block's result never refers to it.
+    cache_bytes = 384 * 2**20
+
+    def __init__(self, array) -> None:
+        self.name = array.name
+        self.chunk_edges = [np.concatenate([[0], np.cumsum(c)]).astype(int)
+                            for c in array.chunks]
+        self.chunks = array.to_delayed(optimize_graph=True)
+
+    def chunk(self, index: tuple[int, ...]) -> np.ndarray:
+        key = (self.name, index)
+        with _cache_lock:
+            hit = _cache.get(key)
+            if hit is not None:
+                _cache.move_to_end(key)
+                return hit
+        value = np.asarray(self.chunks[index].compute(scheduler="sync"))
+        global _cache_used
+        with _cache_lock:
+            if key not in _cache:
+                _cache[key] = value
+                _cache_used += value.nbytes
+                while _cache_used > self.cache_bytes and len(_cache) > 1:
+                    _, old = _cache.popitem(last=False)
+                    _cache_used -= old.nbytes
+        return value
+
+
+_cache: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
+_cache_used = 0
+_cache_lock = threading.Lock()
+
+
+def _assemble(source: _Source, start: Sequence[int], stop: Sequence[int]) -> np.ndarray:
+    """The input region ``start .. stop`` (numpy axis order, stop exclusive) from the
+    source's chunks, in this thread's scratch buffer.
+
+    Allocating a new array for every block's region cost more than reading and decoding
+    it on a machine where the first touch of memory is dear (a VM: about 3 ms a MB here;
+    25 MB for a rotated 128^3 block of a uint16 volume). The buffer is reused by the
+    thread's next task (it holds the largest region so far, until the thread ends); the
+    block's result never refers to it.
     """
-    first = parts
-    while isinstance(first, list):
-        first = first[0]
-    shape = tuple(int(sum(c)) for c in chunks)
+    shape = tuple(b - a for a, b in zip(start, stop))
     count = int(np.prod(shape))
+    first_index = tuple(int(np.searchsorted(e, a, side="right") - 1)
+                        for e, a in zip(source.chunk_edges, start))
+    first = source.chunk(first_index)
     buffer = getattr(_scratch, "buffer", None)
     if buffer is None or buffer.dtype != first.dtype or buffer.size < count:
         buffer = _scratch.buffer = np.empty(count, dtype=first.dtype)
     region = buffer[:count].reshape(shape)
-    edges = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
-    for k in np.ndindex(*[len(c) for c in chunks]):
-        part = parts
-        for i in k:
-            part = part[i]
-        region[tuple(slice(e[i], e[i + 1]) for e, i in zip(edges, k))] = part
+    ranges = [range(int(np.searchsorted(e, a, side="right") - 1),
+                    int(np.searchsorted(e, b - 1, side="right")))
+              for e, a, b in zip(source.chunk_edges, start, stop)]
+    for index in itertools.product(*ranges):
+        chunk = source.chunk(index)
+        inside, into = [], []
+        for e, i, a, b in zip(source.chunk_edges, index, start, stop):
+            lo, hi = max(a, e[i]), min(b, e[i + 1])
+            inside.append(slice(lo - e[i], hi - e[i]))
+            into.append(slice(lo - a, hi - a))
+        region[tuple(into)] = chunk[tuple(inside)]
     return region
 
 
@@ -473,28 +521,34 @@ def lazy_resample(source, job: BlockJob, chunks: Sequence[Sequence[int]]):
     job : BlockJob
     chunks : per axis (x first) the block lengths, summing to the output size.
 
-    Each task depends on the input chunks of its region only (the slice of ``source``
-    that :meth:`BlockJob.region` names), so a cluster's workers read those regions from
-    the store themselves; the job enters the graph once.
+    Each task reads the input chunks of its region (the part of ``source`` that
+    :meth:`BlockJob.region` names) itself, through its process's bounded cache of decoded
+    chunks (:class:`_Source`), so a cluster's workers read those regions from the store
+    themselves and memory stays bounded; the job and the source's chunk graphs enter the
+    graph once. Tasks are named in block order (Dask runs independent tasks in key order),
+    so that blocks next to each other run close in time and share cached chunks.
     """
     import dask
     import dask.array as da
+    from dask.base import tokenize
 
     job_key = dask.delayed(job, pure=True, traverse=False)
+    source_key = dask.delayed(_Source(source), pure=True, traverse=False)
+    token = tokenize(job, source.name, chunks)
     counts = [len(c) for c in chunks[::-1]]
     pieces = np.empty(counts, dtype=object)
     pixel = np.dtype(job.out_pixel_dtype or job.out_dtype)
-    for flat, start, stop in output_blocks(job.output_grid.size, chunks):
+    extra = source.ndim - job.input_grid.dimension   # a vector image's component axis
+    for number, (flat, start, stop) in enumerate(output_blocks(job.output_grid.size, chunks)):
         box = job.input_box(start, stop)
-        parts = chunks_of_region = region_start = None
+        region_chunks = region_start = None
         if box is not None:
-            index = tuple(slice(a, b) for a, b in zip(*box))[::-1]
-            region = source[index]
-            # the region's blocks, which the task assembles itself (see _assemble)
-            parts = region.to_delayed(optimize_graph=False).tolist()
-            chunks_of_region, region_start = region.chunks, box[0]
-        task = dask.delayed(_block_task, pure=True)(job_key, start, stop, parts,
-                                                    chunks_of_region, region_start)
+            low = tuple(box[0][::-1]) + (0,) * extra
+            high = tuple(box[1][::-1]) + tuple(source.shape[source.ndim - extra:])
+            region_chunks, region_start = (low, high), box[0]
+        task = dask.delayed(_block_task, pure=True)(
+            job_key, start, stop, source_key, region_chunks, region_start,
+            dask_key_name=f"gpuresample-block-{number:08d}-{token}")
         pieces[flat] = da.from_delayed(task, shape=job.block_shape(start, stop), dtype=pixel)
     if job.out_vector:
         pieces = pieces[..., None]

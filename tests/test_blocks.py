@@ -269,3 +269,44 @@ def test_default_threaded_scheduler_gets_one_thread_more_than_the_cores():
     with dask.config.set(scheduler="processes"):
         assert scheduler_options(work, {}) == {}
     assert float(compute(work)[0]) == 8.0
+
+
+class _CountingArray:
+    """An array-like that counts the reads Dask makes of it (one per chunk computed)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values, self.reads = values, 0
+        self.shape, self.dtype, self.ndim = values.shape, values.dtype, values.ndim
+
+    def __getitem__(self, index):
+        self.reads += 1
+        return self.values[index]
+
+
+def test_blocks_read_their_regions_through_a_bounded_chunk_cache(monkeypatch):
+    """A block task assembles its input region from the source's chunks itself (not from
+    chunk tasks the graph shares, which Dask would keep until their last reader ran),
+    through a cache of decoded chunks that stays under its byte budget and serves a
+    chunk read again."""
+    from collections import OrderedDict
+
+    import dask.array as da
+
+    from gpuresample import blocks
+
+    values = np.arange(20 * 18 * 16, dtype=np.uint16).reshape(20, 18, 16)
+    store = _CountingArray(values)
+    chunk_bytes = 5 * 6 * 4 * values.itemsize
+    monkeypatch.setattr(blocks._Source, "cache_bytes", 3 * chunk_bytes)
+    monkeypatch.setattr(blocks, "_cache", OrderedDict())
+    monkeypatch.setattr(blocks, "_cache_used", 0)
+    source = blocks._Source(da.from_array(store, chunks=(5, 6, 4), asarray=True))
+    for start, stop in [((3, 2, 1), (9, 13, 7)), ((0, 0, 0), (20, 18, 16)),
+                        ((19, 17, 15), (20, 18, 16))]:
+        region = blocks._assemble(source, start, stop)
+        np.testing.assert_array_equal(
+            region, values[tuple(slice(a, b) for a, b in zip(start, stop))])
+        assert blocks._cache_used <= 3 * chunk_bytes and len(blocks._cache) <= 3
+    reads = store.reads
+    blocks._assemble(source, (16, 13, 13), (19, 17, 15))   # the last chunk read: cached
+    assert store.reads == reads
