@@ -446,7 +446,7 @@ class _Source:
     has run), and blocks close to each other (which run close in time) decode a chunk
     once between them."""
 
-    cache_bytes = 384 * 2**20
+    cache_bytes = 256 * 2**20
 
     def __init__(self, array) -> None:
         self.name = array.name
