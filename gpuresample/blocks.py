@@ -41,8 +41,8 @@ from __future__ import annotations
 import itertools
 import operator
 import threading
-from collections import OrderedDict
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -420,13 +420,18 @@ def _execute(plan: ResamplePlan, src: np.ndarray, out: np.ndarray, backend_name:
 def output_blocks(size: Sequence[int], chunks: Sequence[Sequence[int]]):
     """Every block of a grid of ``size`` (x, y[, z]) cut by ``chunks`` (per axis, x first,
     block lengths summing to the size): yields (block index in numpy order, start, stop)."""
-    edges = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
+    edges = _chunk_edges(chunks)
     d = len(size)
     for flat in np.ndindex(*[len(c) for c in chunks[::-1]]):
         k = flat[::-1]                                      # x first
         start = tuple(int(edges[a][k[a]]) for a in range(d))
         stop = tuple(int(edges[a][k[a] + 1]) for a in range(d))
         yield flat, start, stop
+
+
+def _chunk_edges(chunks: Sequence[Sequence[int]]) -> list[np.ndarray]:
+    """Per axis, where the chunks of lengths ``chunks`` start (and the last one ends)."""
+    return [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
 
 
 def _block_task(job: BlockJob, start, stop, source, region_chunks, region_start):
@@ -449,9 +454,8 @@ class _Source:
     cache_bytes = 256 * 2**20
 
     def __init__(self, array) -> None:
-        self.name = array.name
-        self.chunk_edges = [np.concatenate([[0], np.cumsum(c)]).astype(int)
-                            for c in array.chunks]
+        self.name, self.dtype = array.name, np.dtype(array.dtype)
+        self.chunk_edges = _chunk_edges(array.chunks)
         self.chunks = array.to_delayed(optimize_graph=True)
 
     def chunk(self, index: tuple[int, ...]) -> np.ndarray:
@@ -490,12 +494,9 @@ def _assemble(source: _Source, start: Sequence[int], stop: Sequence[int]) -> np.
     """
     shape = tuple(b - a for a, b in zip(start, stop))
     count = int(np.prod(shape))
-    first_index = tuple(int(np.searchsorted(e, a, side="right") - 1)
-                        for e, a in zip(source.chunk_edges, start))
-    first = source.chunk(first_index)
     buffer = getattr(_scratch, "buffer", None)
-    if buffer is None or buffer.dtype != first.dtype or buffer.size < count:
-        buffer = _scratch.buffer = np.empty(count, dtype=first.dtype)
+    if buffer is None or buffer.dtype != source.dtype or buffer.size < count:
+        buffer = _scratch.buffer = np.empty(count, dtype=source.dtype)
     region = buffer[:count].reshape(shape)
     ranges = [range(int(np.searchsorted(e, a, side="right") - 1),
                     int(np.searchsorted(e, b - 1, side="right")))
