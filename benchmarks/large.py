@@ -10,10 +10,15 @@ Run from the repository root::
     python -m benchmarks.large --size 384          # about a minute here
     python -m benchmarks.large --size 640          # DESIGN §8's target case
     python -m benchmarks.large --size 640 --field  # also through a displacement field
+    python -m benchmarks.large --size 640 --repeat 5   # five rounds, medians and ratios
 
 Throughput is output voxels per second of wall time, reading, decoding, resampling,
 encoding and writing included (each process's start-up, imports and kernel loading are
-not: about 1.5 s for gpuresample, less for dask-image). Peak RSS is sampled from
+not: about 1.5 s for gpuresample, less for dask-image); before each, the page cache's
+dirty pages (the input just written, the last method's output) are flushed (``os.sync``),
+so that no method pays for another's writes. The lazy run also reports how many input
+chunks it decoded (each chunk is read by several blocks; see
+``gpuresample.chunk_reader``). Peak RSS is sampled from
 /proc/self/statm every 10 ms during that work (``ru_maxrss`` would include the driver's
 memory, which a Linux child inherits at fork). dask-image's output is compared with gpuresample's (its
 boundary rule is scipy's, not ITK's, so the comparison is over voxels whose input
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -161,6 +167,10 @@ def run_method(method: str, src: str, dst: str, size: int, spacing: float,
               "peak_rss_gib": sampler.peak / 2 ** 30}
     if method == "memory":
         result["resample_seconds"] = resample_s
+    if method == "lazy":
+        from gpuresample.chunk_reader import chunk_cache
+
+        result["chunks_decoded"] = chunk_cache.decoded
     return result
 
 
@@ -181,6 +191,7 @@ def compare(ours: str, theirs: str, margin: int = 2) -> dict:
 
 
 def _child(args) -> dict:
+    os.sync()    # the last run's (or the input's) dirty pages written out before this one
     cmd = [sys.executable, "-m", "benchmarks.large", "--child", args.method_name,
            "--size", str(args.size), "--spacing", str(args.spacing), "--out-spacing",
            str(args.out_spacing), "--chunk", str(args.chunk), "--src", args.src,
@@ -199,6 +210,8 @@ def main(argv=None) -> int:
     parser.add_argument("--chunk", type=int, default=128)
     parser.add_argument("--field", action="store_true",
                         help="also resample through Euler3D o displacement field")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of every method, interleaved (medians reported)")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--src", default=None, help=argparse.SUPPRESS)
@@ -227,30 +240,49 @@ def main(argv=None) -> int:
         for label, field in cases:
             methods = ["lazy", "memory"] + (["dask-image"] if have_dask_image and not field
                                             else [])
-            results = {}
+            runs = {m: [] for m in methods}
+            for round_ in range(args.repeat):      # methods interleaved, round by round
+                for m in methods:
+                    args.method_name, args.src, args.field = m, src, field
+                    args.dst = os.path.join(work, f"out-{m}.ome.zarr")
+                    runs[m].append(_child(args))
+                if round_ == 0 and "dask-image" in runs:
+                    print("dask-image vs gpuresample:", compare(
+                        os.path.join(work, "out-lazy.ome.zarr"),
+                        os.path.join(work, "out-dask-image.ome.zarr")))
+            decoded = [r["chunks_decoded"] for r in runs["lazy"]]
+            chunks = math.ceil(args.size / args.chunk) ** 3
+            print(f"{label}, lazy: input chunks decoded {decoded} "
+                  f"({np.median(decoded) / chunks:.2f} per chunk of {chunks}, median)")
             for m in methods:
-                args.method_name, args.src, args.field = m, src, field
-                args.dst = os.path.join(work, f"out-{m}.ome.zarr")
-                results[m] = _child(args)
-                r = results[m]
-                rows.append((label, m, r["seconds"], r["voxels_out"] / r["seconds"] / 1e6,
-                             r["peak_rss_gib"], r.get("resample_seconds")))
-            if "dask-image" in results:
-                print("dask-image vs gpuresample:", compare(
-                    os.path.join(work, "out-lazy.ome.zarr"),
-                    os.path.join(work, "out-dask-image.ome.zarr")))
+                seconds = [r["seconds"] for r in runs[m]]
+                only = [r["resample_seconds"] for r in runs[m] if "resample_seconds" in r]
+                rows.append((label, m, seconds, runs[m][0]["voxels_out"],
+                             max(r["peak_rss_gib"] for r in runs[m]),
+                             float(np.median(only)) if only else None))
+            for peer in ("dask-image", "memory"):
+                if peer in runs:
+                    ratios = [p["seconds"] / q["seconds"]
+                              for p, q in zip(runs[peer], runs["lazy"])]
+                    print(f"{label}: lazy against {peer}, round by round: "
+                          + ", ".join(f"{v:.2f}x" for v in ratios)
+                          + f" (median {np.median(ratios):.2f}x)")
             if not have_dask_image and not field:
                 print("dask-image is not installed: its row is skipped")
             if field:
                 print("dask-image has no displacement fields: no row for it")
         out_edge = int(round(args.size * args.spacing / args.out_spacing))
         print(f"\noutput {out_edge}^3 uint16, spacing {args.out_spacing}, written as "
-              f"OME-Zarr chunks {args.chunk}^3\n")
-        print("| case | method | wall s | Mvox/s out | peak RSS GiB | resample only s |")
-        print("|---|---|---|---|---|---|")
-        for label, m, s, rate, rss, only in rows:
+              f"OME-Zarr chunks {args.chunk}^3; {args.repeat} round(s), medians\n")
+        print("| case | method | wall s (median) | every run s | Mvox/s out | peak RSS GiB "
+              "(largest) | resample only s |")
+        print("|---|---|---|---|---|---|---|")
+        for label, m, seconds, voxels, rss, only in rows:
+            median = float(np.median(seconds))
             extra = f"{only:.2f}" if only is not None else ""
-            print(f"| {label} | {m} | {s:.2f} | {rate:.1f} | {rss:.2f} | {extra} |")
+            every = " / ".join(f"{v:.2f}" for v in seconds)
+            print(f"| {label} | {m} | {median:.2f} | {every} | {voxels / median / 1e6:.1f} | "
+                  f"{rss:.2f} | {extra} |")
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

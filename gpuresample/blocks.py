@@ -18,7 +18,9 @@ integer index offset (:func:`gpuresample.plan.crop_input`), never as a shifted o
 :func:`lazy_resample` builds the Dask graph: one task per output block; tasks carry the
 job (no pixels) and read the input chunks their region touches themselves (from the Zarr
 store or file, on whatever worker runs them) through a bounded cache of decoded chunks in
-each process, the pieces copied into a buffer the worker thread reuses.
+each process, the pieces copied into a buffer the worker thread reuses
+(:mod:`gpuresample.chunk_reader`); of an affine chain's region's bounding box, a block
+reads only the chunks its slanted region meets (:meth:`BlockJob.reads`).
 
 Out of memory: a block whose launch raises MemoryError or CuPy's OutOfMemoryError (or
 whose estimated size exceeds the free GPU memory) is split in two along its longest axis
@@ -40,18 +42,18 @@ from __future__ import annotations
 
 import itertools
 import operator
-import threading
 import warnings
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .backends.kernel_source import STAGE_KINDS
+from .chunk_reader import BlockSource, chunk_edges
 from .geometry import (Grid, index_to_physical_matrix, index_to_point,
                        physical_to_index_matrix, point_to_continuous_index)
-from .plan import ResamplePlan, crop_input, end_cindices, make_plan
+from .plan import (ResamplePlan, _fused_affine, chain_stages, crop_input, end_cindices,
+                   make_plan)
 
 __all__ = ["BlockJob", "BlockFallbackWarning", "lazy_resample", "output_blocks",
            "estimate_block_bytes", "is_out_of_memory"]
@@ -109,7 +111,28 @@ class BlockJob:
         return make_plan(self.input_grid, self.output_grid, list(self.chain),
                          self.interpolator, self.in_dtype, self.out_dtype, self.components,
                          self.default_value, self.precision, self.complex_pixels,
-                         block=(tuple(start), tuple(stop)))
+                         block=(tuple(start), tuple(stop)), stages=self._stages())
+
+    def _stages(self):
+        """A deformable chain's stage records, made once for all the job's blocks in a
+        process (a block's plan would copy whole fields and coefficient grids: 50 MB of
+        a 128^3 float64 field for every block); not pickled. None for a linear chain."""
+        if self.linear:
+            return None
+        stages = self.__dict__.get("_stage_records")
+        if stages is None:
+            stages = chain_stages(list(self.chain), self.output_grid.dimension,
+                                  self.precision, self.output_grid)
+            object.__setattr__(self, "_stage_records", stages)   # frozen: a cache only
+        return stages
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_stage_records", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
 
     @property
     def whole_rows(self) -> bool:
@@ -158,6 +181,38 @@ class BlockJob:
                                                  self.output_grid.size[0], self.precision), d)
         margin = 1e-6 + 1e-9 * np.maximum(np.abs(low), np.abs(high))
         return self._voxels(low - margin, high + margin)
+
+    def reads(self, start: Sequence[int], stop: Sequence[int], low: np.ndarray,
+              high: np.ndarray) -> np.ndarray:
+        """Whether output block ``start .. stop`` may read input voxels of each box
+        ``low[k] .. high[k]`` (input indices, x first, inclusive), for boxes inside
+        :meth:`input_box`: a rotated block's region is a slanted box, and a chunk of the
+        region's bounding box may lie wholly outside it.
+
+        Linear chains: a box is read only if, widened by two voxels (the interpolator's
+        support and the rounding, with room to spare), its image back in output indices
+        (through the fused affine's inverse) meets the block; the output axes are the
+        slanted region's face normals, so with the box's own axes this is a separating-
+        axis test, never true of a box the block reads. Other chains: all are read.
+        """
+        low, high = np.atleast_2d(low), np.atleast_2d(high)
+        keep = np.ones(len(low), dtype=bool)
+        if not self.linear:
+            return keep
+        d = self.input_grid.dimension
+        forward = _fused_affine(self.input_grid, self.output_grid, list(self.chain))
+        m = np.eye(d + 1)
+        m[:d, :d], m[:d, d] = forward[:d, :d], forward[:d, 3]
+        if not np.all(np.isfinite(m)) or abs(np.linalg.det(m[:d, :d])) < 1e-12:
+            return keep
+        back = np.linalg.inv(m)
+        pick = np.array(list(itertools.product((0, 1), repeat=d)), dtype=bool)   # (2^d, d)
+        corners = np.where(pick[None], (high + 2.0)[:, None, :], (low - 2.0)[:, None, :])
+        out = corners @ back[:d, :d].T + back[:d, d]        # (boxes, 2^d, d)
+        first = np.asarray(start, dtype=np.float64)
+        last = np.asarray(stop, dtype=np.float64) - 1.0
+        meets = (out.max(axis=1) >= first) & (out.min(axis=1) <= last)
+        return keep & meets.all(axis=1)
 
     def _voxels(self, low: np.ndarray, high: np.ndarray) -> Box | None:
         """The input voxels positions ``low .. high`` (per axis) read, or None."""
@@ -420,7 +475,7 @@ def _execute(plan: ResamplePlan, src: np.ndarray, out: np.ndarray, backend_name:
 def output_blocks(size: Sequence[int], chunks: Sequence[Sequence[int]]):
     """Every block of a grid of ``size`` (x, y[, z]) cut by ``chunks`` (per axis, x first,
     block lengths summing to the size): yields (block index in numpy order, start, stop)."""
-    edges = _chunk_edges(chunks)
+    edges = chunk_edges(chunks)
     d = len(size)
     for flat in np.ndindex(*[len(c) for c in chunks[::-1]]):
         k = flat[::-1]                                      # x first
@@ -429,87 +484,24 @@ def output_blocks(size: Sequence[int], chunks: Sequence[Sequence[int]]):
         yield flat, start, stop
 
 
-def _chunk_edges(chunks: Sequence[Sequence[int]]) -> list[np.ndarray]:
-    """Per axis, where the chunks of lengths ``chunks`` start (and the last one ends)."""
-    return [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
+class _Block:
+    """One block task's own arguments: its number (the order blocks run in), output
+    ``start .. stop``, the input region's bounding box (numpy order) with the chunks of it
+    to read, and the region's first voxel (x first). A plain object: Dask does not walk
+    through it looking for collections, as it would through tuples of chunk indices."""
+
+    __slots__ = ("number", "start", "stop", "region_box", "region_chunks", "region_start")
+
+    def __init__(self, number, start, stop, region_box, region_chunks, region_start):
+        self.number, self.start, self.stop = number, start, stop
+        self.region_box, self.region_chunks = region_box, region_chunks
+        self.region_start = region_start
 
 
-def _block_task(job: BlockJob, start, stop, source, region_chunks, region_start):
-    region = None if region_chunks is None else _assemble(source, *region_chunks)
-    return job.run(start, stop, region, region_start)
-
-
-_scratch = threading.local()
-
-
-class _Source:
-    """The input's chunks, for block tasks to read themselves: each chunk a small Dask
-    graph of its own (reading it from the store, or whatever made it), decoded chunks
-    kept in a cache of this process bounded by ``cache_bytes`` (least recently used
-    dropped first), shared by the process's threads. So memory holds a few blocks and the
-    cache, never the volume (Dask keeps a chunk that many tasks depend on until the last
-    has run), and blocks close to each other (which run close in time) decode a chunk
-    once between them."""
-
-    cache_bytes = 256 * 2**20
-
-    def __init__(self, array) -> None:
-        self.name, self.dtype = array.name, np.dtype(array.dtype)
-        self.chunk_edges = _chunk_edges(array.chunks)
-        self.chunks = array.to_delayed(optimize_graph=True)
-
-    def chunk(self, index: tuple[int, ...]) -> np.ndarray:
-        key = (self.name, index)
-        with _cache_lock:
-            hit = _cache.get(key)
-            if hit is not None:
-                _cache.move_to_end(key)
-                return hit
-        value = np.asarray(self.chunks[index].compute(scheduler="sync"))
-        global _cache_used
-        with _cache_lock:
-            if key not in _cache:
-                _cache[key] = value
-                _cache_used += value.nbytes
-                while _cache_used > self.cache_bytes and len(_cache) > 1:
-                    _, old = _cache.popitem(last=False)
-                    _cache_used -= old.nbytes
-        return value
-
-
-_cache: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
-_cache_used = 0
-_cache_lock = threading.Lock()
-
-
-def _assemble(source: _Source, start: Sequence[int], stop: Sequence[int]) -> np.ndarray:
-    """The input region ``start .. stop`` (numpy axis order, stop exclusive) from the
-    source's chunks, in this thread's scratch buffer.
-
-    Allocating a new array for every block's region cost more than reading and decoding
-    it on a machine where the first touch of memory is dear (a VM: about 3 ms a MB here;
-    25 MB for a rotated 128^3 block of a uint16 volume). The buffer is reused by the
-    thread's next task (it holds the largest region so far, until the thread ends); the
-    block's result never refers to it.
-    """
-    shape = tuple(b - a for a, b in zip(start, stop))
-    count = int(np.prod(shape))
-    buffer = getattr(_scratch, "buffer", None)
-    if buffer is None or buffer.dtype != source.dtype or buffer.size < count:
-        buffer = _scratch.buffer = np.empty(count, dtype=source.dtype)
-    region = buffer[:count].reshape(shape)
-    ranges = [range(int(np.searchsorted(e, a, side="right") - 1),
-                    int(np.searchsorted(e, b - 1, side="right")))
-              for e, a, b in zip(source.chunk_edges, start, stop)]
-    for index in itertools.product(*ranges):
-        chunk = source.chunk(index)
-        inside, into = [], []
-        for e, i, a, b in zip(source.chunk_edges, index, start, stop):
-            lo, hi = max(a, e[i]), min(b, e[i + 1])
-            inside.append(slice(lo - e[i], hi - e[i]))
-            into.append(slice(lo - a, hi - a))
-        region[tuple(into)] = chunk[tuple(inside)]
-    return region
+def _block_task(job: BlockJob, source: BlockSource, block: _Block) -> np.ndarray:
+    region = None if block.region_box is None else source.region(
+        *block.region_box, chunks=block.region_chunks, reader=block.number)
+    return job.run(block.start, block.stop, region, block.region_start)
 
 
 def lazy_resample(source, job: BlockJob, chunks: Sequence[Sequence[int]]):
@@ -524,33 +516,48 @@ def lazy_resample(source, job: BlockJob, chunks: Sequence[Sequence[int]]):
 
     Each task reads the input chunks of its region (the part of ``source`` that
     :meth:`BlockJob.region` names) itself, through its process's bounded cache of decoded
-    chunks (:class:`_Source`), so a cluster's workers read those regions from the store
-    themselves and memory stays bounded; the job and the source's chunk graphs enter the
-    graph once. Tasks are named in block order (Dask runs independent tasks in key order),
-    so that blocks next to each other run close in time and share cached chunks.
+    chunks (:class:`gpuresample.chunk_reader.BlockSource`), so a cluster's workers read
+    those regions from the store themselves and memory stays bounded; the job and the
+    source's chunk graphs enter the graph once. Blocks are numbered in raster order (x
+    fastest), the order Dask runs them in (or its reverse: it walks an array's chunks in
+    the order of their keys), and the cache knows each chunk's readers by those numbers.
     """
     import dask
     import dask.array as da
     from dask.base import tokenize
 
-    job_key = dask.delayed(job, pure=True, traverse=False)
-    source_key = dask.delayed(_Source(source), pure=True, traverse=False)
     token = tokenize(job, source.name, chunks)
     counts = [len(c) for c in chunks[::-1]]
-    pieces = np.empty(counts, dtype=object)
+    numbers = np.arange(int(np.prod(counts))).reshape(counts)   # raster, x fastest
     pixel = np.dtype(job.out_pixel_dtype or job.out_dtype)
     extra = source.ndim - job.input_grid.dimension   # a vector image's component axis
-    for number, (flat, start, stop) in enumerate(output_blocks(job.output_grid.size, chunks)):
+    layout = BlockSource(source)                     # its chunk layout, before the readers
+    blocks, readers = [], {}
+    for flat, start, stop in output_blocks(job.output_grid.size, chunks):
+        number = int(numbers[flat])
         box = job.input_box(start, stop)
-        region_chunks = region_start = None
+        region_box = region_chunks = region_start = None
         if box is not None:
             low = tuple(box[0][::-1]) + (0,) * extra
             high = tuple(box[1][::-1]) + tuple(source.shape[source.ndim - extra:])
-            region_chunks, region_start = (low, high), box[0]
+            region_box, region_start = (low, high), box[0]
+            candidates = layout.chunks_of(low, high)
+            first, last = layout.voxel_boxes(candidates, job.input_grid.dimension)
+            region_chunks = tuple(c for c, read in zip(
+                candidates, job.reads(start, stop, first, last)) if read)
+            for index in region_chunks:
+                readers.setdefault(index, []).append(number)
+        blocks.append((flat, _Block(number, start, stop, region_box, region_chunks,
+                                    region_start)))
+    job_key = dask.delayed(job, pure=True, traverse=False)
+    source_key = dask.delayed(BlockSource(source, readers), pure=True, traverse=False)
+    pieces = np.empty(counts, dtype=object)
+    for flat, block in blocks:
         task = dask.delayed(_block_task, pure=True)(
-            job_key, start, stop, source_key, region_chunks, region_start,
-            dask_key_name=f"gpuresample-block-{number:08d}-{token}")
-        pieces[flat] = da.from_delayed(task, shape=job.block_shape(start, stop), dtype=pixel)
+            job_key, source_key, block,
+            dask_key_name=f"gpuresample-block-{block.number:08d}-{token}")
+        pieces[flat] = da.from_delayed(task, shape=job.block_shape(block.start, block.stop),
+                                       dtype=pixel)
     if job.out_vector:
         pieces = pieces[..., None]
     return da.block(pieces.tolist())

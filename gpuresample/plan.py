@@ -259,9 +259,10 @@ def _field_values(t) -> np.ndarray:
     return np.concatenate([planes.reshape(-1), np.zeros(2 - planes.size % 2, np.float32)])
 
 
-def _stages(transforms: Sequence, dimension: int, precision: str = "exact",
-            output_grid: Grid | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stage records of a chain, in the order they are applied (the last member first)."""
+def chain_stages(transforms: Sequence, dimension: int, precision: str = "exact",
+                 output_grid: Grid | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stage records of a chain, in the order they are applied (the last member first):
+    (stage_i, stage_f, stage_data) of :class:`ResamplePlan`."""
     from .transforms import IdentityTransform, ScaleTransform
     from .transforms.bspline import BSplineTransform
     from .transforms.displacement import DisplacementFieldTransform
@@ -321,7 +322,9 @@ def _stages(transforms: Sequence, dimension: int, precision: str = "exact",
 def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpolator: str,
               in_dtype, out_dtype, components: int, default_value,
               precision: str = "exact", complex_pixels: bool = False,
-              block: tuple[Sequence[int], Sequence[int]] | None = None) -> ResamplePlan:
+              block: tuple[Sequence[int], Sequence[int]] | None = None,
+              stages: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+              ) -> ResamplePlan:
     """Plan one resampling of an image on ``input_grid`` onto ``output_grid``.
 
     ``transforms`` is a composite's member list (applied last first), each mapping output
@@ -333,6 +336,9 @@ def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpo
     ``block = (start, stop)`` (output indices, (x, y[, z]), stop exclusive) plans only
     that block of the output: its voxels get exactly the values the whole plan gives them
     (the same row ends, the whole row's length, the same per-voxel arithmetic).
+    ``stages``: the chain's stage records, :func:`chain_stages` of the same chain, grid and
+    precision, computed once for many blocks (they hold whole coefficient grids and
+    fields, which each plan would otherwise copy); never modified.
     """
     d = output_grid.dimension
     start, stop = (0,) * d, tuple(output_grid.size)
@@ -354,7 +360,8 @@ def make_plan(input_grid: Grid, output_grid: Grid, transforms: Sequence, interpo
         default_values=default_values(default_value, out_dtype, components, complex_pixels),
         grids=grids)
     if not all(t.is_linear for t in transforms):
-        ints, reals, data = _stages(transforms, d, precision, output_grid)
+        ints, reals, data = (stages if stages is not None else
+                             chain_stages(transforms, d, precision, output_grid))
         n = int(np.count_nonzero(ints[0, :, 6]))
         return ResamplePlan(row_ends=np.zeros((1, 1, 2, 3)),
                             index_to_cindex=np.full((1, 4, 4), np.nan), n_stages=n,

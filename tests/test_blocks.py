@@ -5,6 +5,8 @@ blocks), on every backend."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -52,11 +54,14 @@ def transform_of(kind, rng, img, dim):
     raise AssertionError(kind)
 
 
-def output_around(rng, img, grow=1.6):
+def output_around(rng, img, grow=1.6, spacing=None, direction=None):
     """A random oblique output grid covering the input and beyond (so edge blocks straddle
-    the input's edge and outer ones miss it)."""
+    the input's edge and outer ones miss it); random anisotropic ``spacing`` and random
+    ``direction`` unless given."""
     dim = img.dimension
-    _, _, spacing, direction = random_geometry(rng, dim)
+    _, _, random_spacing, random_direction = random_geometry(rng, dim)
+    spacing = random_spacing if spacing is None else spacing
+    direction = random_direction if direction is None else direction
     extent = np.asarray(img.size) * np.asarray(img.spacing) * grow
     size = tuple(int(max(2, round(e / s))) for e, s in zip(extent, spacing))
     centre = np.asarray(img.transform_continuous_index_to_physical_point(
@@ -283,30 +288,199 @@ class _CountingArray:
         return self.values[index]
 
 
-def test_blocks_read_their_regions_through_a_bounded_chunk_cache(monkeypatch):
+def _counting_source(readers=None, budget_chunks=3):
+    import dask.array as da
+
+    from gpuresample.chunk_reader import BlockSource, ChunkCache
+
+    values = np.arange(20 * 18 * 16, dtype=np.uint16).reshape(20, 18, 16)
+    store = _CountingArray(values)
+    cache = ChunkCache(budget_chunks * 5 * 6 * 4 * values.itemsize)
+    source = BlockSource(da.from_array(store, chunks=(5, 6, 4), asarray=True), readers,
+                         cache=cache)
+    store.reads = 0                    # from_array's look at the store
+    return values, store, cache, source
+
+
+def test_blocks_read_their_regions_through_a_bounded_chunk_cache():
     """A block task assembles its input region from the source's chunks itself (not from
     chunk tasks the graph shares, which Dask would keep until their last reader ran),
     through a cache of decoded chunks that stays under its byte budget and serves a
     chunk read again."""
-    from collections import OrderedDict
+    values, store, cache, source = _counting_source()
+    for start, stop in [((3, 2, 1), (9, 13, 7)), ((0, 0, 0), (20, 18, 16)),
+                        ((19, 17, 15), (20, 18, 16))]:
+        region = source.region(start, stop)
+        np.testing.assert_array_equal(
+            region, values[tuple(slice(a, b) for a, b in zip(start, stop))])
+        assert cache.used <= cache.budget and len(cache) <= 3
+    reads = store.reads
+    assert cache.decoded == reads
+    source.region((16, 13, 13), (19, 17, 15))   # the last chunk read: cached
+    assert store.reads == reads
+
+
+def test_the_chunk_cache_drops_the_chunk_whose_next_reader_is_farthest():
+    """With readers known, a full cache drops a chunk no block still reads first, then
+    the one whose next reader is farthest (in block numbers) from the block reading
+    now, not the least recently used; a block reading again starts a new pass."""
+    a, b, c, d = (0, 0, 0), (0, 0, 1), (0, 0, 2), (0, 0, 3)
+    readers = {a: (0, 9), b: (0, 1, 2), c: (1,), d: (2,)}
+    values, store, cache, source = _counting_source(readers, budget_chunks=2)
+    source.chunk(a, reader=0)
+    source.chunk(b, reader=0)
+    source.chunk(c, reader=1)          # a (next: 9) goes, not b (next: 1), though older
+    assert store.reads == 3 and cache.get((source.name, a)) is None
+    source.chunk(b, reader=1)          # kept
+    assert store.reads == 3
+    source.chunk(d, reader=2)          # c has no reader left: it goes first
+    assert store.reads == 4
+    source.chunk(b, reader=2)
+    assert store.reads == 4
+    keys = {k[1] for k in cache._entries}
+    assert keys == {b, d}
+    source.chunk(a, reader=0)          # block 0 again: a new pass, all readers pending
+    assert source.spare(b) == 0 and source.spare(d) == 2 and source.spare(a) == 9
+    copy = pickle.loads(pickle.dumps(source))   # a worker's copy: no reads seen
+    assert copy.spare(a) == 0 and copy.readers == source.readers
+    np.testing.assert_array_equal(source.chunk(b), values[0:5, 0:6, 4:8])
+
+
+def test_region_reads_only_the_chunks_it_is_given():
+    values, store, cache, source = _counting_source()
+    start, stop = (3, 2, 1), (9, 13, 7)
+    touched = source.chunks_of(start, stop)
+    assert len(touched) == 2 * 3 * 2
+    keep = touched[::3]
+    region = source.region(start, stop, chunks=keep)
+    want = np.zeros_like(region)
+    for index in keep:
+        box = tuple(slice(max(a, i * n), min(b, (i + 1) * n)) for a, b, i, n in
+                    zip(start, stop, index, (5, 6, 4)))
+        local = tuple(slice(s.start - a, s.stop - a) for s, a in zip(box, start))
+        want[local] = values[box]
+    np.testing.assert_array_equal(region, want)
+    assert store.reads == len(keep)
+    first, last = source.voxel_boxes([(1, 2, 3)], 3)
+    np.testing.assert_array_equal(first, [[12, 12, 5]])      # x first
+    np.testing.assert_array_equal(last, [[15, 17, 9]])
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("kind", ["affine", "euler", "composite"])
+@pytest.mark.parametrize("interpolator", ["linear", "nearest"])
+def test_blocks_skip_only_chunks_their_slanted_region_misses(rng, dim, kind, interpolator):
+    """``BlockJob.reads`` drops chunks of a block's bounding box (linear chains only):
+    poisoning every dropped chunk with NaN leaves each block unchanged, on two random
+    geometries and one with its output axes turned by 0.7 rad (where chunks must be
+    dropped: the test is not vacuous); deformable chains keep all."""
+    from gpuresample.chunk_reader import BlockSource
 
     import dask.array as da
 
-    from gpuresample import blocks
+    n = 8                              # input chunk edge
+    dropped = 0
+    for turned in (False, False, True):
+        low, high = (30, 40) if dim == 3 else (60, 80)
+        geometry = random_geometry(rng, dim, size=tuple(rng.integers(low, high, dim)))
+        if turned:
+            geometry = (geometry[0], geometry[1], (1.0,) * dim, np.eye(dim))
+        img, _ = make_pair(random_values(rng, geometry[0][::-1], np.float32), geometry)
+        transform = gr.TranslationTransform(rng.normal(size=dim)) if turned else \
+            transform_of(kind, rng, img, dim)
+        direction = None
+        if turned:
+            direction = np.eye(dim)
+            direction[:2, :2] = [[np.cos(0.7), -np.sin(0.7)], [np.sin(0.7), np.cos(0.7)]]
+        # output voxels the size of the input's: blocks a few input chunks wide
+        grid = gr.Grid(**output_around(rng, img, grow=1.2, direction=direction,
+                                       spacing=(np.mean(img.spacing),) * dim))
+        job = BlockJob(grid_of(img), grid, (transform,), interpolator, np.float32,
+                       np.float32, 1, 0.0, "exact")
+        whole = np.asarray(img)
+        source = BlockSource(da.from_array(whole, chunks=n))
+        edge = max(2, int(np.mean(grid.size)) // (5 if dim == 3 else 3))
+        for _, start, stop in output_blocks(grid.size, normalize_chunks(edge, grid.size, 5)):
+            box = job.input_box(start, stop)
+            if box is None:
+                continue
+            first, last = box[0][::-1], box[1][::-1]
+            candidates = source.chunks_of(first, last)
+            keep = job.reads(start, stop, *source.voxel_boxes(candidates, dim))
+            poisoned = whole.copy()
+            for index, read in zip(candidates, keep):
+                if not read:
+                    dropped += 1
+                    poisoned[tuple(slice(n * i, n * i + n) for i in index)] = np.nan
+            region = tuple(slice(a, b) for a, b in zip(first, last))
+            want = job.run(start, stop, whole[region], box[0])
+            got = job.run(start, stop, poisoned[region], box[0])
+            np.testing.assert_array_equal(got, want)
+    assert dropped > 0, "no chunk dropped: a vacuous test"
+    field = BlockJob(grid_of(img), grid, (gr.DisplacementFieldTransform(
+        random_field(rng, dim)),), "linear", np.float32, np.float32, 1, 0.0, "exact")
+    assert field.reads((0,) * dim, (3,) * dim, np.zeros((4, dim)), np.ones((4, dim))).all()
 
-    values = np.arange(20 * 18 * 16, dtype=np.uint16).reshape(20, 18, 16)
-    store = _CountingArray(values)
-    chunk_bytes = 5 * 6 * 4 * values.itemsize
-    monkeypatch.setattr(blocks._Source, "cache_bytes", 3 * chunk_bytes)
-    monkeypatch.setattr(blocks, "_cache", OrderedDict())
-    monkeypatch.setattr(blocks, "_cache_used", 0)
-    source = blocks._Source(da.from_array(store, chunks=(5, 6, 4), asarray=True))
-    for start, stop in [((3, 2, 1), (9, 13, 7)), ((0, 0, 0), (20, 18, 16)),
-                        ((19, 17, 15), (20, 18, 16))]:
-        region = blocks._assemble(source, start, stop)
-        np.testing.assert_array_equal(
-            region, values[tuple(slice(a, b) for a, b in zip(start, stop))])
-        assert blocks._cache_used <= 3 * chunk_bytes and len(blocks._cache) <= 3
-    reads = store.reads
-    blocks._assemble(source, (16, 13, 13), (19, 17, 15))   # the last chunk read: cached
-    assert store.reads == reads
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("vector", [False, True])
+def test_lazy_inputs_in_small_chunks_equal_the_whole(rng, dim, vector):
+    """A rotated lazy input in small chunks (most of a block's bounding box outside its
+    slanted region; a vector image's components in chunks of their own), resampled
+    block by block: the same image as in memory."""
+    import dask.array as da
+
+    geometry = random_geometry(rng, dim, size=tuple(rng.integers(20, 30, dim)))
+    shape = geometry[0][::-1] + ((2,) if vector else ())
+    img, _ = make_pair(random_values(rng, shape, np.int16), geometry, is_vector=vector)
+    transform = transform_of("euler", rng, img, dim)
+    grid = output_around(rng, img, grow=1.1)
+    values = gr.array_from_image(img)
+    lazy_in = gr.image_from_array(da.from_array(values, chunks=(4,) * dim + (1,) * vector),
+                                  is_vector=vector, origin=img.origin, spacing=img.spacing,
+                                  direction=img.direction)
+    for interpolator in ("linear", "nearest"):
+        whole = gr.resample(img, transform, interpolator, -5.0, device="cpu", **grid)
+        lazy = gr.resample(lazy_in, transform, interpolator, -5.0, device="cpu",
+                           chunks=awkward_chunks(rng, grid["size"]), **grid)
+        np.testing.assert_array_equal(*_arrays(lazy.compute(), whole))
+
+
+def test_the_chunk_cache_budget_comes_from_the_environment(monkeypatch):
+    from gpuresample.chunk_reader import _budget_from_environment
+
+    monkeypatch.delenv("GPURESAMPLE_CHUNK_CACHE_MIB", raising=False)
+    assert _budget_from_environment() == 256 * 2**20
+    monkeypatch.setenv("GPURESAMPLE_CHUNK_CACHE_MIB", "384")
+    assert _budget_from_environment() == 384 * 2**20
+    monkeypatch.setenv("GPURESAMPLE_CHUNK_CACHE_MIB", "0")
+    assert _budget_from_environment() == 0
+    for bad in ("many", "-1", "nan", "inf", ""):
+        monkeypatch.setenv("GPURESAMPLE_CHUNK_CACHE_MIB", bad)
+        with pytest.raises(ValueError, match="GPURESAMPLE_CHUNK_CACHE_MIB"):
+            _budget_from_environment()
+
+
+def test_a_deformable_job_makes_its_stage_records_once(rng):
+    """Every block's plan shares the job's stage records (a field is not copied per
+    block), they are not pickled with the job, and the plans equal freshly made ones."""
+    from gpuresample.plan import make_plan
+
+    geometry = random_geometry(rng, 3, size=(9, 8, 7))
+    img, _ = make_pair(random_values(rng, geometry[0][::-1], np.float32), geometry)
+    field = gr.DisplacementFieldTransform(random_field(rng, 3))
+    grid = gr.Grid(**output_around(rng, img))
+    job = BlockJob(grid_of(img), grid, (field,), "linear", np.float32, np.float32, 1,
+                   0.0, "exact")
+    a, b = job.plan((0, 0, 0), (2, 2, 2)), job.plan((2, 2, 2), (4, 4, 4))
+    assert a.stage_data is b.stage_data
+    fresh = make_plan(grid_of(img), grid, [field], "linear", np.float32, np.float32, 1,
+                      0.0, "exact", block=((2, 2, 2), (4, 4, 4)))
+    for name in ("stage_i", "stage_f", "stage_data"):
+        np.testing.assert_array_equal(getattr(b, name), getattr(fresh, name))
+    copy = pickle.loads(pickle.dumps(job))
+    assert "_stage_records" not in copy.__dict__
+    np.testing.assert_array_equal(copy.plan((2, 2, 2), (4, 4, 4)).stage_data, b.stage_data)
+    linear = BlockJob(grid_of(img), grid, (), "linear", np.float32, np.float32, 1, 0.0,
+                      "exact")
+    assert linear._stages() is None
