@@ -14,7 +14,8 @@ Run from the repository root::
 
 Throughput is output voxels per second of wall time, reading, decoding, resampling,
 encoding and writing included (each process's start-up, imports and kernel loading are
-not: about 1.5 s for gpuresample, less for dask-image); before each, the page cache's
+not: about 1.5 s for gpuresample, less for dask-image; every method imports Dask's array
+module, zarr and ``distributed`` before its clock starts); before each, the page cache's
 dirty pages (the input just written, the last method's output) are flushed (``os.sync``),
 so that no method pays for another's writes. The lazy run also reports how many input
 chunks it decoded (each chunk is read by several blocks; see
@@ -117,6 +118,20 @@ class RssSampler:
         self._sample()
 
 
+def _import_libraries() -> None:
+    """What every method uses, imported before its clock starts (as dask-image's own
+    import brings most of it in for that method): Dask's array module, zarr and, where
+    installed, ``distributed`` (whose import Dask's scheduler lookup makes at the first
+    compute: about 0.3 s here)."""
+    import dask.array  # noqa: F401
+    import zarr  # noqa: F401
+
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        pass
+
+
 def run_method(method: str, src: str, dst: str, size: int, spacing: float,
                out_spacing: float, chunk: int, field: bool) -> dict:
     import gpuresample as gr
@@ -130,6 +145,7 @@ def run_method(method: str, src: str, dst: str, size: int, spacing: float,
     else:   # load the cached kernels before the clock starts
         gr.resample(gr.image_from_array(np.zeros((4, 4, 4), np.uint16)), transform,
                     device="cpu")
+    _import_libraries()
     sampler = RssSampler().__enter__()
     start = time.perf_counter()
     if method == "lazy":
