@@ -19,8 +19,8 @@ integer index offset (:func:`gpuresample.plan.crop_input`), never as a shifted o
 job (no pixels) and read the input chunks their region touches themselves (from the Zarr
 store or file, on whatever worker runs them) through a bounded cache of decoded chunks in
 each process, the pieces copied into a buffer the worker thread reuses
-(:mod:`gpuresample.chunk_reader`); of an affine chain's region's bounding box, a block
-reads only the chunks its slanted region meets (:meth:`BlockJob.reads`).
+(:mod:`gpuresample.chunk_reader`); of the region's bounding box, a block reads only the
+chunks its slanted region (or bound) meets (:meth:`BlockJob.reads`).
 
 Out of memory: a block whose launch raises MemoryError or CuPy's OutOfMemoryError (or
 whose estimated size exceeds the free GPU memory) is split in two along its longest axis
@@ -189,28 +189,38 @@ class BlockJob:
         :meth:`input_box`: a rotated block's region is a slanted box, and a chunk of the
         region's bounding box may lie wholly outside it.
 
-        Linear chains: a box is read only if, widened by two voxels (the interpolator's
-        support and the rounding, with room to spare), its image back in output indices
-        (through the fused affine's inverse) meets the block; the output axes are the
-        slanted region's face normals, so with the box's own axes this is a separating-
-        axis test, never true of a box the block reads. Other chains: all are read.
+        The region lies in a parallelepiped of input indices: for a linear chain the
+        block's image through the fused affine, for a deformable one the last box
+        :meth:`input_box` walks the corners to, mapped by the linear members applied
+        after it and the input's physical-to-index map. A box is read only if, widened by
+        two voxels (three through deformable stages: the interpolator's support and the
+        rounding, with room to spare), its image in the parallelepiped's own coordinates
+        meets it: a separating-axis test on the parallelepiped's face normals (the box's
+        own axes are :meth:`input_box`'s), never false for a box the block reads. All are
+        read where the parallelepiped is flat.
         """
         low, high = np.atleast_2d(low), np.atleast_2d(high)
         keep = np.ones(len(low), dtype=bool)
-        if not self.linear:
-            return keep
         d = self.input_grid.dimension
-        forward = _fused_affine(self.input_grid, self.output_grid, list(self.chain))
         m = np.eye(d + 1)
-        m[:d, :d], m[:d, d] = forward[:d, :d], forward[:d, 3]
-        if not np.all(np.isfinite(m)) or abs(np.linalg.det(m[:d, :d])) < 1e-12:
+        if self.linear:       # output index -> input index; the block in output indices
+            forward = _fused_affine(self.input_grid, self.output_grid, list(self.chain))
+            m[:d, :d], m[:d, d] = forward[:d, :d], forward[:d, 3]
+            first = np.asarray(start, dtype=np.float64)
+            last = np.asarray(stop, dtype=np.float64) - 1.0
+            margin = 2.0
+        else:                 # unit cube -> input index: the parallelepiped's corners
+            corners = self._corner_indices(start, stop)
+            m[:d, d] = corners[0]
+            for axis in range(d):      # _box_corners: axis a's far corner is 2^(d-1-a)
+                m[:d, axis] = corners[1 << (d - 1 - axis)] - corners[0]
+            first, last, margin = np.zeros(d), np.ones(d), 3.0
+        if not np.all(np.isfinite(m)) or np.linalg.cond(m[:d, :d]) > 1e12:
             return keep
         back = np.linalg.inv(m)
         pick = np.array(list(itertools.product((0, 1), repeat=d)), dtype=bool)   # (2^d, d)
-        corners = np.where(pick[None], (high + 2.0)[:, None, :], (low - 2.0)[:, None, :])
-        out = corners @ back[:d, :d].T + back[:d, d]        # (boxes, 2^d, d)
-        first = np.asarray(start, dtype=np.float64)
-        last = np.asarray(stop, dtype=np.float64) - 1.0
+        box = np.where(pick[None], (high + margin)[:, None, :], (low - margin)[:, None, :])
+        out = box @ back[:d, :d].T + back[:d, d]        # (boxes, 2^d, d)
         meets = (out.max(axis=1) >= first) & (out.min(axis=1) <= last)
         return keep & meets.all(axis=1)
 
@@ -236,6 +246,14 @@ class BlockJob:
     def _bound(self, start: Sequence[int], stop: Sequence[int]) -> tuple[np.ndarray,
                                                                        np.ndarray]:
         """Bounds of the input continuous indices of a deformable chain's output block."""
+        cidx = self._corner_indices(start, stop)
+        return cidx.min(axis=0), cidx.max(axis=0)
+
+    def _corner_indices(self, start: Sequence[int], stop: Sequence[int]) -> np.ndarray:
+        """A deformable chain's output block walked through the chain, corners only:
+        linear members map them, each deformable member replaces them with the corners of
+        their box widened by its largest displacement there; the last corners (2^D, in
+        :func:`_box_corners`' order) as input continuous indices."""
         first = np.asarray(start, dtype=np.float64)
         last = np.asarray(stop, dtype=np.float64) - 1.0
         corners = _box_corners(first, last)
@@ -252,9 +270,8 @@ class BlockJob:
                 pad = 1e-9 * (1.0 + np.maximum(np.abs(low), np.abs(high)))
                 points = _box_corners(low - pad, high + pad)
         src = self.input_grid
-        cidx = point_to_continuous_index(points, src.origin,
+        return point_to_continuous_index(points, src.origin,
                                          physical_to_index_matrix(src.spacing, src.direction))
-        return cidx.min(axis=0), cidx.max(axis=0)
 
     # ---------------------------------------------------------------- running
     def block_shape(self, start: Sequence[int], stop: Sequence[int]) -> tuple[int, ...]:
