@@ -200,7 +200,6 @@ class BlockJob:
         read where the parallelepiped is flat.
         """
         low, high = np.atleast_2d(low), np.atleast_2d(high)
-        keep = np.ones(len(low), dtype=bool)
         d = self.input_grid.dimension
         m = np.eye(d + 1)
         if self.linear:       # output index -> input index; the block in output indices
@@ -216,13 +215,13 @@ class BlockJob:
                 m[:d, axis] = corners[1 << (d - 1 - axis)] - corners[0]
             first, last, margin = np.zeros(d), np.ones(d), 3.0
         if not np.all(np.isfinite(m)) or np.linalg.cond(m[:d, :d]) > 1e12:
-            return keep
+            return np.ones(len(low), dtype=bool)
         back = np.linalg.inv(m)
         pick = np.array(list(itertools.product((0, 1), repeat=d)), dtype=bool)   # (2^d, d)
         box = np.where(pick[None], (high + margin)[:, None, :], (low - margin)[:, None, :])
         out = box @ back[:d, :d].T + back[:d, d]        # (boxes, 2^d, d)
         meets = (out.max(axis=1) >= first) & (out.min(axis=1) <= last)
-        return keep & meets.all(axis=1)
+        return meets.all(axis=1)
 
     def _voxels(self, low: np.ndarray, high: np.ndarray) -> Box | None:
         """The input voxels positions ``low .. high`` (per axis) read, or None."""
@@ -548,7 +547,7 @@ def lazy_resample(source, job: BlockJob, chunks: Sequence[Sequence[int]]):
     numbers = np.arange(int(np.prod(counts))).reshape(counts)   # raster, x fastest
     pixel = np.dtype(job.out_pixel_dtype or job.out_dtype)
     extra = source.ndim - job.input_grid.dimension   # a vector image's component axis
-    layout = BlockSource(source)                     # its chunk layout, before the readers
+    reader = BlockSource(source)
     blocks, readers = [], {}
     for flat, start, stop in output_blocks(job.output_grid.size, chunks):
         number = int(numbers[flat])
@@ -558,16 +557,17 @@ def lazy_resample(source, job: BlockJob, chunks: Sequence[Sequence[int]]):
             low = tuple(box[0][::-1]) + (0,) * extra
             high = tuple(box[1][::-1]) + tuple(source.shape[source.ndim - extra:])
             region_box, region_start = (low, high), box[0]
-            candidates = layout.chunks_of(low, high)
-            first, last = layout.voxel_boxes(candidates, job.input_grid.dimension)
+            candidates = reader.chunks_of(low, high)
+            first, last = reader.voxel_boxes(candidates, job.input_grid.dimension)
             region_chunks = tuple(c for c, read in zip(
                 candidates, job.reads(start, stop, first, last)) if read)
             for index in region_chunks:
                 readers.setdefault(index, []).append(number)
         blocks.append((flat, _Block(number, start, stop, region_box, region_chunks,
                                     region_start)))
+    reader.readers = readers                         # known now: before the graph holds it
     job_key = dask.delayed(job, pure=True, traverse=False)
-    source_key = dask.delayed(BlockSource(source, readers), pure=True, traverse=False)
+    source_key = dask.delayed(reader, pure=True, traverse=False)
     pieces = np.empty(counts, dtype=object)
     for flat, block in blocks:
         task = dask.delayed(_block_task, pure=True)(

@@ -152,7 +152,7 @@ class BlockSource:
         self.name, self.dtype = array.name, np.dtype(array.dtype)
         self.edges = chunk_edges(array.chunks)
         self.graphs = array.to_delayed(optimize_graph=True)
-        self.readers = {k: tuple(v) for k, v in (readers or {}).items()}
+        self.readers = dict(readers or {})
         self.cache = cache
         self._fresh()
 
