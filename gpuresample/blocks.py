@@ -34,8 +34,8 @@ Example
 >>> job = BlockJob(Grid((100, 100)), Grid((50, 50), spacing=(2.0, 2.0)), (),
 ...                "linear", np.uint16, np.uint16, 1, 0.0, "exact", backend="cpu")
 >>> plan = job.plan((0, 0), (10, 5))
->>> job.region(plan)           # input x 0..19, y 0..9 (stop exclusive)
-((0, 0), (19, 9))
+>>> job.region(plan)           # input x 0..19, y 0..9 (the stop exclusive)
+((0, 0), (20, 10))
 """
 
 from __future__ import annotations

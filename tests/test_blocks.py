@@ -427,6 +427,44 @@ def test_blocks_skip_only_chunks_their_slanted_region_misses(rng, dim, kind, int
     assert dropped > 0, "no chunk dropped: a vacuous test"
 
 
+def test_a_marked_array_is_read_from_its_store_straight(tmp_path, rng):
+    """An array marked with its store (what the Zarr reader does) is read chunk by chunk
+    from the store itself, not through Dask: the same regions as through the chunks'
+    graphs, in a worker's pickled copy too; a mark that does not fit (shape, dtype) is
+    ignored, and arrays derived from a marked one carry no mark."""
+    import dask.array as da
+
+    from gpuresample.chunk_reader import BlockSource, ChunkCache, mark_stored
+
+    values = np.arange(20 * 18 * 16, dtype=np.uint16).reshape(20, 18, 16)
+    store = _CountingArray(values)
+    marked = mark_stored(da.from_array(values, chunks=(5, 6, 4)), store)
+    source = BlockSource(marked, cache=ChunkCache(1 << 20))
+    assert source.stored is store and source.graphs is None
+    plain = BlockSource(da.from_array(values, chunks=(5, 6, 4)), cache=ChunkCache(1 << 20))
+    for start, stop in [((3, 2, 1), (9, 13, 7)), ((0, 0, 0), (20, 18, 16))]:
+        want = values[tuple(slice(a, b) for a, b in zip(start, stop))]
+        np.testing.assert_array_equal(source.region(start, stop), want)
+        np.testing.assert_array_equal(plain.region(start, stop), want)
+    assert store.reads == 4 * 3 * 4                   # each chunk once, then cached
+    copy = pickle.loads(pickle.dumps(source))
+    copy.cache = ChunkCache(1 << 20)
+    np.testing.assert_array_equal(copy.chunk((3, 2, 3)), values[15:20, 12:18, 12:16])
+    for wrong in (values[:19], values.astype(np.int32)):
+        assert BlockSource(mark_stored(da.from_array(values, chunks=5), wrong)).stored is None
+    assert BlockSource(marked + 1).stored is None
+    zarr = pytest.importorskip("zarr")
+    path = str(tmp_path / "m.ome.zarr")
+    img = gr.image_from_array(values, spacing=(0.5, 1.0, 2.0))
+    gr.write_image(img, path, chunks=(5, 6, 4))
+    lazy = gr.read_image(path)
+    assert isinstance(BlockSource(lazy.data).stored, zarr.Array)
+    transform = gr.Euler3DTransform((4.0, 9.0, 19.0), (0.3, -0.2, 0.1))
+    np.testing.assert_array_equal(
+        *_arrays(gr.resample(lazy, transform, device="cpu", chunks=7).compute(),
+                 gr.resample(img, transform, device="cpu")))
+
+
 @pytest.mark.parametrize("dim", [2, 3])
 @pytest.mark.parametrize("vector", [False, True])
 def test_lazy_inputs_in_small_chunks_equal_the_whole(rng, dim, vector):
@@ -489,3 +527,14 @@ def test_a_deformable_job_makes_its_stage_records_once(rng):
     linear = BlockJob(grid_of(img), grid, (), "linear", np.float32, np.float32, 1, 0.0,
                       "exact")
     assert linear._stages() is None
+
+
+@pytest.mark.parametrize("module", ["gpuresample.blocks", "gpuresample.chunk_reader",
+                                    "gpuresample.io.omezarr"])
+def test_module_examples(module):
+    import doctest
+    import importlib
+
+    pytest.importorskip("zarr")
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -103,6 +103,49 @@ def test_ome_zarr_round_trip(tmp_path, rng, version, vector):
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_ome_zarr_layout_and_chunks_of_fill_left_out(tmp_path, rng, version, dtype):
+    """Chunk keys with "/" (0.4: Zarr v2, whose own default is "."), the axes' names as
+    dimension_names (0.5); a chunk all of the fill value (0) is not stored, one with a
+    single other value is; -0.0 counts as the fill (as Zarr's own test has it)."""
+    values = random_values(rng, (6, 8, 8), dtype)
+    values[values == 0] = 1
+    values[:3, :4] = 0                          # chunk (0, 0, *): all fill
+    values[3:, 4:] = 0
+    values[5, 7, 7] = 2                         # chunk (1, 1, 1): one voxel not fill
+    if dtype == np.float32:
+        values[:3, 4:, :4] = -0.0               # chunk (0, 1, 0): fill as Zarr counts it
+    img = gr.image_from_array(values)
+    path = str(tmp_path / "c.ome.zarr")
+    gr.write_image(img, path, version=version, chunks=(3, 4, 4), compress=False)
+    level = os.path.join(path, "0")
+    files = {os.path.relpath(os.path.join(root, f), level)
+             for root, _, names in os.walk(level) for f in names}
+    if version == "0.4":
+        assert json.load(open(os.path.join(level, ".zarray")))["dimension_separator"] == "/"
+        keys = {f for f in files if not f.startswith(".")}
+    else:
+        meta = json.load(open(os.path.join(level, "zarr.json")))
+        assert meta["dimension_names"] == ["z", "y", "x"]
+        keys = {f[2:] for f in files if f.startswith("c" + os.sep)}
+    stored = {tuple(int(v) for v in k.split(os.sep)) for k in keys}
+    fill = {(0, 0, 0), (0, 0, 1), (1, 1, 0)} | ({(0, 1, 0)} if dtype == np.float32 else set())
+    assert stored == {c for c in np.ndindex(2, 2, 2)} - fill
+    back = np.asarray(gr.array_from_image(gr.read_image(path)))
+    np.testing.assert_array_equal(back, np.where(values == 0, 0, values))
+
+
+def test_all_fill_test_of_the_writer():
+    from gpuresample.io.omezarr import _all_fill
+
+    assert _all_fill(np.zeros((2, 3), np.int8), 0) and not _all_fill(np.eye(2, dtype=bool), 0)
+    assert _all_fill(np.full(4, 7, np.uint32), 7) and not _all_fill(np.arange(4), 7)
+    assert _all_fill(np.full(3, np.nan, np.float64), np.nan)
+    assert not _all_fill(np.array([np.nan, 0.0]), np.nan)
+    assert not _all_fill(np.array([np.nan]), 0.0) and not _all_fill(np.zeros(2), None)
+
+
+@pytest.mark.parametrize("version", ["0.4", "0.5"])
 def test_what_other_tools_see(tmp_path, rng, version):
     """ome-zarr-py reads the scale and translation as our spacing and origin (z, y, x);
     the direction is gpuresample's own attribute."""

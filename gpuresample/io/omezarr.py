@@ -12,6 +12,10 @@ Axis ``unit``s are read into ``metadata["ome-zarr:unit"]`` and written from it o
 ``unit=``. A channel axis (``"type": "channel"``) holds the components of a vector
 image; a time axis of length 1 is dropped.
 
+Layout written: Zarr v2 chunk keys with the ``/`` separator (OME-Zarr 0.4 asks for it),
+Zarr v3 arrays with the axes' names as ``dimension_names`` (0.5); chunks all of the fill
+value (0) are not stored, as Zarr's ``write_empty_chunks=False`` would have it.
+
 A multiscale pyramid (``levels=``) keeps pixel centres in place: level k has spacing
 ``2^k s`` and translation ``t + (2^k - 1)/2 s`` along each index axis, each level the
 linear resampling of the one before at those centres (the mean of 2^D voxels, truncated
@@ -122,7 +126,7 @@ def read(path: str, *, lazy: bool = True, level: int = 0, chunks=None,
         raise ImageFileError(f"{path}: not a Zarr store ({type(exc).__name__}: {exc})") from None
     metadata: dict[str, str] = {}
     if isinstance(node, zarr.Array):
-        array = da.from_zarr(path, chunks=chunks) if chunks else da.from_zarr(path)
+        array = _from_store(da, node, chunks)
         is_vector = False
         given = (origin, spacing, direction)
     else:
@@ -146,8 +150,7 @@ def read(path: str, *, lazy: bool = True, level: int = 0, chunks=None,
         names = [a.get("name") for a in axes]
         if len(names) != stored.ndim:
             raise ImageFileError(f"{path}: {len(names)} axes for a {stored.ndim}-D array")
-        source = os.path.join(path, component)
-        array = da.from_zarr(source, chunks=chunks) if chunks else da.from_zarr(source)
+        array = _from_store(da, stored, chunks)
         scale, translation = _scale_translation(
             datasets[level].get("coordinateTransformations"), len(names), path)
         global_scale, global_translation = _scale_translation(
@@ -166,6 +169,15 @@ def read(path: str, *, lazy: bool = True, level: int = 0, chunks=None,
     image = Image._from_array(array, is_vector=is_vector, origin=given[0], spacing=given[1],
                               direction=given[2], metadata=metadata)
     return image if lazy else image.compute()
+
+
+def _from_store(da, stored, chunks):
+    """The dask array of Zarr array ``stored``, marked for block tasks to read its chunks
+    from the store straight (:func:`gpuresample.chunk_reader.mark_stored`)."""
+    from ..chunk_reader import mark_stored
+
+    array = da.from_zarr(stored, chunks=chunks) if chunks else da.from_zarr(stored)
+    return mark_stored(array, stored)
 
 
 def _to_image_axes(array, axes: list[dict], path: str):
@@ -210,7 +222,7 @@ def write(image: Image, path: str, *, compress: bool = True, version: str = "0.4
     ----------
     image : Image
         2-D or 3-D, scalar or vector (the components become a channel axis). A lazy image
-        is computed one chunk at a time straight into the store (``dask.array.to_zarr``):
+        is computed one chunk at a time straight into the store (``dask.array.store``):
         memory holds a few blocks, never the volume.
     path : str
         The ``.ome.zarr`` folder. An existing Zarr store there is replaced; any other
@@ -270,10 +282,10 @@ def write(image: Image, path: str, *, compress: bool = True, version: str = "0.4
         array = array.rechunk(_chunks(chunks, level_image, d))
         if image.pixel_type.is_vector:
             array = da.moveaxis(array, -1, 0)
-        kwargs = {} if compress else {"compressors": None}
-        stored = da.to_zarr(array, path, component=str(k), zarr_format=fmt,
-                            overwrite=True, compute=False, **kwargs)
-        compute([stored], progress=progress)
+        target = _create_level(zarr, group, str(k), array, compress,
+                               [a["name"] for a in axes])
+        compute([da.store(array, _LevelWriter(target), lock=False, compute=False)],
+                progress=progress)
         channel = [1.0] if image.pixel_type.is_vector else []
         datasets.append({"path": str(k), "coordinateTransformations": [
             {"type": "scale", "scale": channel + list(level_image.spacing[::-1])},
@@ -290,6 +302,60 @@ def write(image: Image, path: str, *, compress: bool = True, version: str = "0.4
     else:
         group.attrs.update({"ome": {"version": "0.5", "multiscales": [multiscale]},
                             "gpuresample": own})
+
+
+def _create_level(zarr, group, name: str, array, compress: bool,
+                  dimension_names: list[str]):
+    """The empty Zarr array of one level, as OME-Zarr asks for it: chunk keys with the
+    ``/`` separator (0.4, Zarr v2; Zarr's own default there is ``.``) or the axes' names
+    as ``dimension_names`` (0.5, Zarr v3). Written chunks that are all fill value are
+    left out by :class:`_LevelWriter`, not by Zarr."""
+    options: dict[str, Any] = dict(
+        name=name, shape=array.shape, chunks=tuple(max(c[0], 1) for c in array.chunks),
+        dtype=array.dtype, overwrite=True, config={"write_empty_chunks": True})
+    if not compress:
+        options["compressors"] = None
+    if group.metadata.zarr_format == 2:
+        options["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    else:
+        options["dimension_names"] = dimension_names
+    return group.create_array(**options)
+
+
+class _LevelWriter:
+    """A Zarr array as the target of ``dask.array.store``: blocks (the array's chunks)
+    all of the fill value are not stored, as Zarr's ``write_empty_chunks=False`` does,
+    by a test that makes no temporary arrays. Zarr's own test compares with NaNs equal
+    even for integers (``np.array_equal(..., equal_nan=True)``: five temporaries of the
+    chunk's size); writing a 512^3 uint16 volume in 128^3 chunks took 1.07 s with it and
+    0.47 s with this, on 2 cores here (medians of six, ad hoc)."""
+
+    def __init__(self, array) -> None:
+        self.array = array
+        self.shape, self.dtype = array.shape, array.dtype
+
+    def __setitem__(self, key, block: np.ndarray) -> None:
+        if not _all_fill(block, self.array.fill_value):
+            self.array[key] = block
+
+
+def _all_fill(block: np.ndarray, fill) -> bool:
+    """Whether every value of ``block`` equals ``fill`` (NaN equal to NaN, -0.0 to 0.0,
+    as Zarr's test has them).
+
+    >>> _all_fill(np.zeros(4, np.uint16), 0), _all_fill(np.array([0, 1]), 0)
+    (True, False)
+    >>> _all_fill(np.full(3, np.nan), np.nan), _all_fill(np.array([-0.0]), 0.0)
+    (True, True)
+    """
+    if fill is None or block.size == 0:
+        return False
+    fill = np.asarray(fill)
+    if block.dtype.kind in "fc" and np.isnan(fill):
+        return bool(np.isnan(block).all())
+    if block.dtype.kind in "iub" and fill == 0:
+        return not block.any()
+    return bool((block == fill).all())
 
 
 def read_level(path: str, k: int, like: Image) -> Image:
