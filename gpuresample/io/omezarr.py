@@ -292,7 +292,7 @@ def write(image: Image, path: str, *, compress: bool = True, version: str = "0.4
             {"type": "translation", "translation": [0.0] * len(channel)
              + list(level_image.origin[::-1])}]})
         if k + 1 < levels:
-            level_image = _next_level(read_level(path, k, level_image))
+            level_image = _next_level(read_level(target, level_image))
     multiscale = {"axes": axes, "datasets": datasets, "name": name or "image"}
     own = {"direction": [float(v) for v in np.asarray(image.direction).reshape(-1)],
            "note": "direction of the index axes, row-major; OME-Zarr has none"}
@@ -332,7 +332,6 @@ class _LevelWriter:
 
     def __init__(self, array) -> None:
         self.array = array
-        self.shape, self.dtype = array.shape, array.dtype
 
     def __setitem__(self, key, block: np.ndarray) -> None:
         if not _all_fill(block, self.array.fill_value):
@@ -358,10 +357,10 @@ def _all_fill(block: np.ndarray, fill) -> bool:
     return bool((block == fill).all())
 
 
-def read_level(path: str, k: int, like: Image) -> Image:
-    """Level ``k`` just written, as a lazy image with ``like``'s geometry."""
-    da = import_dask()
-    array = da.from_zarr(os.path.join(path, str(k)))
+def read_level(stored, like: Image) -> Image:
+    """The level just written (Zarr array ``stored``), as a lazy image with ``like``'s
+    geometry, read as :func:`read` reads a level (:func:`_from_store`)."""
+    array = _from_store(import_dask(), stored, None)
     if like.pixel_type.is_vector:
         array = da.moveaxis(array, 0, -1)
     return Image._from_array(array, is_vector=like.pixel_type.is_vector, origin=like.origin,
